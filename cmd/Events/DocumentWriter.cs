@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Text.Json;
+using Shipper.Module.Config;
+using Shipper.Module.Registry;
+
+namespace Shipper.Events;
+
+/// <summary>
+/// Writes complete ECS documents: the envelope every document shares (agent, host, ecs, @metadata, tags,
+/// fields) is encoded once at start and copied as raw bytes; per event only @timestamp, the event object and
+/// the dataset's fields are encoded.
+/// </summary>
+public sealed class DocumentWriter
+{
+    private static readonly JsonEncodedText TimestampKey = JsonEncodedText.Encode("@timestamp");
+    private static readonly JsonEncodedText MetadataKey = JsonEncodedText.Encode("@metadata");
+    private static readonly JsonEncodedText EventKey = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText ModuleKey = JsonEncodedText.Encode("module");
+    private static readonly JsonEncodedText DatasetKey = JsonEncodedText.Encode("dataset");
+    private static readonly JsonEncodedText ActionKey = JsonEncodedText.Encode("action");
+    private static readonly JsonEncodedText KindKey = JsonEncodedText.Encode("kind");
+    private static readonly JsonEncodedText CategoryKey = JsonEncodedText.Encode("category");
+    private static readonly JsonEncodedText TypeKey = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText IdKey = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText ServiceKey = JsonEncodedText.Encode("service");
+    private static readonly JsonEncodedText KindEvent = JsonEncodedText.Encode("event");
+    private static readonly JsonEncodedText KindState = JsonEncodedText.Encode("state");
+
+    /// <summary>Keys the envelope owns; custom fields under root must not collide with them.</summary>
+    public static readonly string[] ReservedKeys = { "@timestamp", "@metadata", "event", "agent", "ecs", "host", "service", "tags", "fields" };
+
+    private readonly byte[] _metadata;
+    private readonly (JsonEncodedText Name, byte[] Value)[] _tail;
+
+    public DocumentWriter(AgentInfo agent, HostInfo host, IReadOnlyList<string> tags, ConfigMap? fields, bool fieldsUnderRoot)
+    {
+        Agent = agent;
+        Host = host;
+        _metadata = Encode(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("beat", "shipper");
+            w.WriteString("type", "_doc");
+            w.WriteString("version", agent.Version);
+            w.WriteEndObject();
+        });
+
+        // Everything after the dataset's fields, as one pre-encoded run of properties inside a dummy object.
+        var tail = Encode(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("agent");
+            w.WriteString("type", AgentInfo.Type);
+            w.WriteString("name", agent.Name);
+            w.WriteString("version", agent.Version);
+            w.WriteString("id", agent.Id);
+            w.WriteString("ephemeral_id", agent.EphemeralId);
+            w.WriteEndObject();
+            w.WriteStartObject("ecs");
+            w.WriteString("version", BuildInfo.EcsVersion);
+            w.WriteEndObject();
+            w.WriteStartObject("host");
+            w.WriteString("name", host.Name);
+            w.WriteString("hostname", host.Hostname);
+            if (host.Id.Length > 0)
+            {
+                w.WriteString("id", host.Id);
+            }
+
+            w.WriteString("architecture", host.Architecture);
+            w.WriteStartObject("os");
+            w.WriteString("type", host.OsType);
+            w.WriteString("family", host.OsFamily);
+            w.WriteString("name", host.OsName);
+            w.WriteString("version", host.OsVersion);
+            w.WriteString("platform", host.OsPlatform);
+            w.WriteString("kernel", host.OsKernel);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            if (tags.Count > 0)
+            {
+                w.WriteStartArray("tags");
+                foreach (var tag in tags)
+                {
+                    w.WriteStringValue(tag);
+                }
+
+                w.WriteEndArray();
+            }
+
+            if (fields is { Count: > 0 })
+            {
+                if (fieldsUnderRoot)
+                {
+                    WriteMapEntries(w, fields);
+                }
+                else
+                {
+                    w.WritePropertyName("fields");
+                    WriteNode(w, fields);
+                }
+            }
+
+            w.WriteEndObject();
+        });
+
+        _tail = SplitProperties(tail);
+    }
+
+    public AgentInfo Agent { get; }
+
+    public HostInfo Host { get; }
+
+    /// <summary>Writes one document as a single JSON object.</summary>
+    public void Write(Utf8JsonWriter writer, Event evt, string service)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName(TimestampKey);
+        WriteTimestamp(writer, evt.Timestamp);
+        writer.WritePropertyName(MetadataKey);
+        writer.WriteRawValue(_metadata, skipInputValidation: true);
+
+        writer.WriteStartObject(EventKey);
+        writer.WriteString(ActionKey, evt.Action);
+        writer.WriteStartArray(CategoryKey);
+        foreach (var category in evt.Categories)
+        {
+            writer.WriteStringValue(category);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray(TypeKey);
+        foreach (var type in evt.Types)
+        {
+            writer.WriteStringValue(type);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString(KindKey, evt.Kind == EventKind.State ? KindState : KindEvent);
+        if (evt.Id is not null)
+        {
+            writer.WriteString(IdKey, evt.Id);
+        }
+
+        writer.WriteString(ModuleKey, evt.Module);
+        writer.WriteString(DatasetKey, evt.Dataset);
+        writer.WriteEndObject();
+
+        writer.WriteStartObject(ServiceKey);
+        writer.WriteString(TypeKey, service);
+        writer.WriteEndObject();
+
+        evt.Body.WriteFields(writer);
+
+        foreach (var (name, value) in _tail)
+        {
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(value, skipInputValidation: true);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Splits an encoded object into its top-level properties, each value kept as raw bytes.</summary>
+    private static (JsonEncodedText, byte[])[] SplitProperties(byte[] encodedObject)
+    {
+        var result = new List<(JsonEncodedText, byte[])>();
+        var reader = new Utf8JsonReader(encodedObject);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = JsonEncodedText.Encode(reader.GetString()!);
+            reader.Read();
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var end = (int)reader.BytesConsumed;
+            result.Add((name, encodedObject.AsSpan(start, end - start).ToArray()));
+        }
+
+        return result.ToArray();
+    }
+
+    /// <summary>RFC 3339 UTC with milliseconds, as beats write @timestamp.</summary>
+    public static void WriteTimestamp(Utf8JsonWriter writer, DateTime timestamp)
+    {
+        Span<byte> buffer = stackalloc byte[32];
+        var utc = timestamp.Kind == DateTimeKind.Local ? timestamp.ToUniversalTime() : timestamp;
+        utc.TryFormat(buffer, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        writer.WriteStringValue(buffer[..written]);
+    }
+
+    private static byte[] Encode(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteMapEntries(Utf8JsonWriter writer, ConfigMap map)
+    {
+        foreach (var (key, value) in map.Entries)
+        {
+            writer.WritePropertyName(key);
+            WriteNode(writer, value);
+        }
+    }
+
+    /// <summary>Custom fields keep YAML's typing: plain true/false, numbers and null are typed; the rest are strings.</summary>
+    public static void WriteNode(Utf8JsonWriter writer, ConfigNode node)
+    {
+        switch (node)
+        {
+            case ConfigMap map:
+                writer.WriteStartObject();
+                WriteMapEntries(writer, map);
+                writer.WriteEndObject();
+                break;
+            case ConfigList list:
+                writer.WriteStartArray();
+                foreach (var item in list.Items)
+                {
+                    WriteNode(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case ConfigScalar scalar:
+                WriteScalar(writer, scalar);
+                break;
+        }
+    }
+
+    private static void WriteScalar(Utf8JsonWriter writer, ConfigScalar scalar)
+    {
+        if (!scalar.IsQuoted)
+        {
+            if (scalar.IsNull)
+            {
+                writer.WriteNullValue();
+                return;
+            }
+
+            if (scalar.Value is "true" or "false")
+            {
+                writer.WriteBooleanValue(scalar.Value == "true");
+                return;
+            }
+
+            if (long.TryParse(scalar.Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l))
+            {
+                writer.WriteNumberValue(l);
+                return;
+            }
+
+            if (double.TryParse(scalar.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && double.IsFinite(d))
+            {
+                writer.WriteNumberValue(d);
+                return;
+            }
+        }
+
+        writer.WriteStringValue(scalar.Value);
+    }
+}

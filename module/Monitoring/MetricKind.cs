@@ -1,0 +1,8 @@
+namespace Shipper.Module.Monitoring;
+
+public enum MetricKind
+{
+    Counter,
+    Gauge,
+    Text,
+}

@@ -1,0 +1,24 @@
+using Shipper.Module.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+
+namespace Shipper.Module.Registry;
+
+/// <summary>Everything the host hands a dataset when it creates one.</summary>
+public sealed class DatasetContext
+{
+    /// <summary>The module entry this dataset was enabled in (<c>period</c>, <c>state.period</c>, <c>process.*</c>, …).</summary>
+    public required ConfigSection Config { get; init; }
+
+    public required MetricsRegistry Metrics { get; init; }
+
+    public required Logger Log { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    /// <summary>The host id (<c>/etc/machine-id</c>), which process entity ids are derived from.</summary>
+    public required string HostId { get; init; }
+
+    /// <summary><c>path.data</c>, for datasets that keep state across restarts.</summary>
+    public required string DataPath { get; init; }
+}

@@ -1,0 +1,3 @@
+namespace Shipper.Module.Registry;
+
+public delegate IDataset DatasetFactory(DatasetContext context);

@@ -1,0 +1,60 @@
+namespace Shipper.Module.System.Process;
+
+/// <summary>
+/// What /proc/&lt;pid&gt; said about one process at one moment (read as early as possible after the kernel
+/// event). Anything that could not be read stays null/zero and is named in <see cref="Errors"/>.
+/// </summary>
+public sealed class ProcessSample
+{
+    public int Pid { get; set; }
+
+    /// <summary>From <c>stat</c> field 4.</summary>
+    public int ParentPid { get; set; }
+
+    /// <summary><c>comm</c> from <c>stat</c> (may hold spaces, parentheses, newlines).</summary>
+    public string? Name { get; set; }
+
+    /// <summary><c>stat</c> field 3.</summary>
+    public char State { get; set; }
+
+    public int ProcessGroupId { get; set; }
+
+    public int SessionId { get; set; }
+
+    /// <summary><c>tty_nr</c>: 0 when the process has no controlling terminal.</summary>
+    public int TtyNr { get; set; }
+
+    /// <summary><c>stat</c> field 9; <c>PF_KTHREAD</c> = 0x00200000.</summary>
+    public uint Flags { get; set; }
+
+    /// <summary><c>starttime</c>, clock ticks since boot.</summary>
+    public ulong StartTimeTicks { get; set; }
+
+    /// <summary>Real, effective, saved, filesystem — from <c>status</c> <c>Uid:</c>.</summary>
+    public uint[]? Uids { get; set; }
+
+    public uint[]? Gids { get; set; }
+
+    public ulong CapEffective { get; set; }
+
+    public ulong CapPermitted { get; set; }
+
+    /// <summary>From <c>cmdline</c>, NUL-separated; invalid UTF-8 kept as U+FFFD. Empty array for a zombie.</summary>
+    public string[]? Args { get; set; }
+
+    public string? Executable { get; set; }
+
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>Inode of <c>ns/mnt</c>; 0 when unknown.</summary>
+    public ulong MountNamespace { get; set; }
+
+    /// <summary>Human-readable problems, e.g. "cannot read /proc/42/exe: process exited".</summary>
+    public List<string>? Errors { get; set; }
+
+    public const uint KernelThreadFlag = 0x00200000;
+
+    public bool IsKernelThread => (Flags & KernelThreadFlag) != 0;
+
+    public void AddError(string error) => (Errors ??= new List<string>(1)).Add(error);
+}
