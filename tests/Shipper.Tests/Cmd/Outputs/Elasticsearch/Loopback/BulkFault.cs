@@ -8,4 +8,7 @@ public abstract record BulkFault
 
     /// <summary>Read part of the body, then drop the connection.</summary>
     public sealed record DropConnection : BulkFault;
+
+    /// <summary>Read the request and never answer (until the client gives up).</summary>
+    public sealed record Stall : BulkFault;
 }

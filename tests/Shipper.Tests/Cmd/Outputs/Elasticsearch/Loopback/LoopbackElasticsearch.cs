@@ -415,6 +415,12 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
         }
 
         recordBody(body);
+        if (fault is BulkFault.Stall)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return 0;
+        }
+
         if (fault is BulkFault.Status faultStatus)
         {
             var (type, reason) = faultStatus.Code switch
@@ -539,6 +545,8 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
                 {
                     429 => ("es_rejected_execution_exception", "rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=1024, max_coordinating_and_primary_bytes=0]"),
                     503 => ("unavailable_shards_exception", $"[{index}][0] primary shard is not active"),
+                    409 => ("version_conflict_engine_exception", $"[{id}]: version conflict, document already exists (current version [1])"),
+                    400 => ("document_parsing_exception", "[1:2] failed to parse: simulated rejection"),
                     _ => ("exception", "simulated failure"),
                 };
                 return new BulkItemReply(action, index, id, forced, type, reason, null);
