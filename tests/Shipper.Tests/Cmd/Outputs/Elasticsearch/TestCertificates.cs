@@ -4,10 +4,10 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Shipper.Tests.Cmd.Outputs.Elasticsearch;
 
-/// <summary>A throwaway CA and a server certificate it signed for localhost and 127.0.0.1.</summary>
+/// <summary>A throwaway CA and a server certificate it signed (by default for localhost and 127.0.0.1).</summary>
 public sealed class TestCertificates : IDisposable
 {
-    public TestCertificates()
+    public TestCertificates(string serverName = "localhost", bool withLoopbackIp = true)
     {
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=Shipper Test CA", caKey, HashAlgorithmName.SHA256);
@@ -18,10 +18,14 @@ public sealed class TestCertificates : IDisposable
         Authority = caRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
 
         using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var serverRequest = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256);
+        var serverRequest = new CertificateRequest("CN=" + serverName, serverKey, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName(serverName);
+        if (withLoopbackIp)
+        {
+            san.AddIpAddress(IPAddress.Loopback);
+        }
+
         serverRequest.CertificateExtensions.Add(san.Build());
         serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
