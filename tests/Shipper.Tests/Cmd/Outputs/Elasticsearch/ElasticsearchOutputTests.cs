@@ -58,6 +58,7 @@ public class ElasticsearchOutputTests
 
     internal static void AssertIndexedExactly(LoopbackElasticsearch es, string index, IReadOnlyList<Shipper.Module.Registry.Event> events)
     {
+        Assert.Empty(es.Errors);
         var stored = es.Documents(index);
         var bySeq = new Dictionary<int, string>();
         foreach (var doc in stored)

@@ -29,7 +29,7 @@ public class WireProtocolTests
 
         await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(5));
 
-        Assert.Equal(4, es.Requests.Count); // GET /, HEAD template, PUT template, _bulk
+        Assert.True(4 == es.Requests.Count, string.Join("\n", es.Requests.Select(r => $"{r.Method} {r.Path} {r.Status}")) + "\n" + harness.Log.All); // GET /, HEAD template, PUT template, _bulk
         Assert.All(es.Requests, r =>
         {
             Assert.Equal("blue", r.Header("X-Tenant"));
@@ -121,5 +121,35 @@ public class WireProtocolTests
         Assert.Contains("\"result\":\"created\"", unfiltered, StringComparison.Ordinal);
         Assert.Contains("\"_shards\":{\"total\":2,\"successful\":1,\"failed\":0}", unfiltered, StringComparison.Ordinal);
         Assert.StartsWith("{\"took\":", unfiltered, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoopbackKeepsConnectionsAliveAcrossRequestKinds()
+    {
+        await using var es = await LoopbackElasticsearch.StartAsync();
+        using var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.GZip, MaxConnectionsPerServer = 1 });
+        for (var i = 0; i < 30; i++)
+        {
+            foreach (var (method, path, body) in new[]
+            {
+                ("GET", "/", (string?)null),
+                ("HEAD", "/_index_template/t" + i, null),
+                ("PUT", "/_index_template/t" + i, "{\"index_patterns\":[\"t" + i + "-*\"],\"priority\":" + i + "}"),
+                ("POST", "/_bulk", "{\"create\":{\"_index\":\"x\"}}\n{\"a\":1}\n"),
+            })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(es.Url, path));
+                if (body is not null)
+                {
+                    request.Content = new StringContent(body, Encoding.UTF8, path == "/_bulk" ? "application/x-ndjson" : "application/json");
+                }
+
+                using var response = await client.SendAsync(request);
+                Assert.True(response.IsSuccessStatusCode || method == "HEAD", $"{method} {path}: {(int)response.StatusCode}");
+            }
+        }
+
+        Assert.Empty(es.Errors);
+        Assert.Equal(30, es.StoredCount);
     }
 }

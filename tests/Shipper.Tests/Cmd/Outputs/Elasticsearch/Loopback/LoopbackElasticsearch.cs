@@ -79,6 +79,9 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
     /// <summary>Per-item faults: a status (429, 500, 503…) to answer instead of indexing, or null.</summary>
     public Func<BulkItemInfo, int?>? ItemStatus { get; set; }
 
+    /// <summary>Exceptions the handlers threw (a bug in the loopback server, never expected).</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
     public int BulkRequestCount => Volatile.Read(ref _bulkRequests);
 
     public long StoredCount => Interlocked.Read(ref _storedCount);
@@ -170,7 +173,15 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
                 ("PUT", ["_data_stream", var name]) => await PutDataStreamAsync(context, name),
                 _ => await NoHandlerAsync(context, path),
             };
-            response.StatusCode = status;
+            if (!response.HasStarted)
+            {
+                response.StatusCode = status;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Errors.Enqueue(e.ToString());
+            throw;
         }
         finally
         {
