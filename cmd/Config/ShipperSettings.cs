@@ -12,6 +12,9 @@ public sealed class ShipperSettings
 
     public required ConfigReadTracker Tracker { get; init; }
 
+    /// <summary>The config file the settings came from.</summary>
+    public required string File { get; init; }
+
     public required string? Name { get; init; }
 
     public required IReadOnlyList<string> Tags { get; init; }
@@ -50,7 +53,7 @@ public sealed class ShipperSettings
 
     private static readonly string[] UnsupportedOutputs = { "logstash", "kafka", "redis", "file", "discard" };
 
-    public static ShipperSettings Parse(ConfigMap root, PathSettings cliPaths)
+    public static ShipperSettings Parse(ConfigMap root, PathSettings cliPaths, string file)
     {
         var tracker = new ConfigReadTracker();
         var top = new ConfigSection(root, tracker);
@@ -119,6 +122,7 @@ public sealed class ShipperSettings
         {
             Root = root,
             Tracker = tracker,
+            File = file,
             Name = top.OptionalString("name"),
             Tags = top.StringList("tags", Array.Empty<string>()),
             Fields = fields,
