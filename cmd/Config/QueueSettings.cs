@@ -9,7 +9,8 @@ public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan Flus
     {
         var mem = queue.Section("mem");
         var events = mem.Int("events", 3200, min: 1, max: 10_000_000);
-        var minEvents = mem.Int("flush.min_events", 1600, min: 0, max: 10_000_000);
+        // The default min_events shrinks with a small queue; an explicit one larger than the queue is a mistake.
+        var minEvents = mem.Int("flush.min_events", Math.Min(1600, events), min: 0, max: 10_000_000);
         if (minEvents > events)
         {
             throw mem.Error("flush.min_events", $"flush.min_events ({minEvents}) must not exceed queue.mem.events ({events})");

@@ -75,6 +75,11 @@ public sealed class ShipperSettings
             {
                 enabled.Add(name);
             }
+            else
+            {
+                // As in beats, a disabled output's settings are kept but not validated.
+                outputs.Consume(name);
+            }
         }
 
         if (enabled.Count == 0)

@@ -223,8 +223,8 @@ public sealed class Pipeline : IEventReporter
             }
 
             var wait = remaining < IdleGap ? remaining : IdleGap;
-            using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            waitCts.CancelAfter(wait);
+            using var idle = new CancellationTokenSource(wait, _time);
+            using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(stop, idle.Token);
             try
             {
                 if (!await reader.WaitToReadAsync(waitCts.Token).ConfigureAwait(false))
