@@ -10,7 +10,8 @@ namespace Shipper.Watchdog;
 /// for <c>watchdog.publisher_stall</c>, it logs the stall with the output's last error, counts it in
 /// <c>watchdog.stalls</c> and, with <c>watchdog.publisher_stall_exit</c>, asks the worker to exit with
 /// <see cref="WorkerExitCodes.PublisherStalled"/> so that the watcher starts a fresh one. A quiet host (empty
-/// queue) is never a stall, and the clock starts when events are first seen waiting, not at the last ack.
+/// queue) is never a stall: the clock runs from the later of the last ack and the moment events were first
+/// seen waiting.
 /// </summary>
 public sealed class PublisherStallDetector : IDisposable
 {
@@ -23,10 +24,9 @@ public sealed class PublisherStallDetector : IDisposable
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private ITimer? _timer;
-    private long _lastAcked;
-    private long _progressAt;
-    private long? _waitingSince;
-    private long _stalledAt;
+    private DateTimeOffset _lastAck;
+    private DateTimeOffset? _waitingSince;
+    private DateTimeOffset _stalledAt;
     private bool _stalled;
 
     public PublisherStallDetector(IPublisherProgress publisher, TimeSpan stallAfter, bool exitOnStall, Logger log, Counter stalls, Action<int>? requestExit, TimeProvider time)
@@ -38,8 +38,7 @@ public sealed class PublisherStallDetector : IDisposable
         _stalls = stalls;
         _requestExit = requestExit;
         _time = time;
-        _lastAcked = publisher.AckedEvents;
-        _progressAt = time.GetTimestamp();
+        _lastAck = publisher.LastAck;
     }
 
     public bool IsStalled
@@ -73,16 +72,15 @@ public sealed class PublisherStallDetector : IDisposable
     /// <summary>One look at the publisher; returns whether it is stalled now.</summary>
     public bool Check()
     {
-        var queued = _publisher.QueuedEvents;
-        var acked = _publisher.AckedEvents;
+        var queued = _publisher.ActiveEvents;
+        var lastAck = _publisher.LastAck;
         var exit = false;
         lock (_gate)
         {
-            var now = _time.GetTimestamp();
-            if (acked != _lastAcked)
+            var now = _time.GetUtcNow();
+            if (lastAck > _lastAck)
             {
-                _lastAcked = acked;
-                _progressAt = now;
+                _lastAck = lastAck;
                 Recover(now, "acknowledgements resumed");
             }
 
@@ -94,8 +92,8 @@ public sealed class PublisherStallDetector : IDisposable
             }
 
             _waitingSince ??= now;
-            var since = Math.Max(_progressAt, _waitingSince.Value);
-            var waited = _time.GetElapsedTime(since, now);
+            var since = _lastAck > _waitingSince.Value ? _lastAck : _waitingSince.Value;
+            var waited = now - since;
             if (!_stalled && waited >= _stallAfter)
             {
                 _stalled = true;
@@ -118,12 +116,12 @@ public sealed class PublisherStallDetector : IDisposable
 
     public void Dispose() => _timer?.Dispose();
 
-    private void Recover(long now, string how)
+    private void Recover(DateTimeOffset now, string how)
     {
         if (_stalled)
         {
             _stalled = false;
-            _log.Info(string.Create(CultureInfo.InvariantCulture, $"publisher recovered: {how} {_time.GetElapsedTime(_stalledAt, now).TotalSeconds:0.#}s after the stall was reported"));
+            _log.Info(string.Create(CultureInfo.InvariantCulture, $"publisher recovered: {how} {(now - _stalledAt).TotalSeconds:0.#}s after the stall was reported"));
         }
     }
 }

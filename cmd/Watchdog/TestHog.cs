@@ -48,7 +48,7 @@ public static class TestHog
         if (spec.StartsWith("memory:", StringComparison.OrdinalIgnoreCase)
             && ValueParsers.TryParseSize(spec["memory:".Length..], out var bytes) && bytes > 0)
         {
-            log.Warn(string.Create(CultureInfo.InvariantCulture, $"{EnvironmentVariable}={spec} (test knob): worker ({Environment.ProcessId}) growing to {bytes / (1024 * 1024)} MB more resident memory"));
+            log.Warn(string.Create(CultureInfo.InvariantCulture, $"{EnvironmentVariable}={spec} (test knob): worker ({Environment.ProcessId}) growing its resident memory by {WatchdogSettings.FormatBytes(bytes)}"));
             new Thread(() => Grow(bytes)) { IsBackground = true, Name = "test-hog-memory" }.Start();
             return spec;
         }

@@ -197,6 +197,11 @@ public sealed class Watcher
             {
                 case WaitResult.StopRequested:
                     return StopWorker(worker, diagnostics: false) ? WorkerEnd.StopRequested : WorkerEnd.SurvivedKill;
+                case WaitResult.WorkerExited when stop.IsCancellationRequested:
+                    // The stop signal reached the worker first (Ctrl-C goes to the whole process group).
+                    worker.DrainOutput(TimeSpan.FromSeconds(1));
+                    _log.Info($"worker ({worker.Pid}) stopped with exit code {worker.ExitCode}");
+                    return WorkerEnd.StopRequested;
                 case WaitResult.WorkerExited:
                     ReportExit(worker, _time.GetElapsedTime(startedAt));
                     return WorkerEnd.ExitedOnItsOwn;
@@ -307,12 +312,20 @@ public sealed class Watcher
 
     private WaitResult Wait(TimeSpan timeout, CancellationToken stop, WaitHandle? workerExited)
     {
-        _timerFired.Reset();
-        using var timer = _time.CreateTimer(static state => ((ManualResetEvent)state!).Set(), _timerFired, timeout, Timeout.InfiniteTimeSpan);
-        WaitHandle[] handles = workerExited is null
-            ? [stop.WaitHandle, _timerFired]
-            : [stop.WaitHandle, workerExited, _timerFired];
-        var index = WaitHandle.WaitAny(handles);
+        WaitHandle[] handles = workerExited is null ? [stop.WaitHandle] : [stop.WaitHandle, workerExited];
+        int index;
+        if (_time == TimeProvider.System)
+        {
+            // The real clock: the kernel times the wait; no pool thread needed to wake us.
+            index = WaitHandle.WaitAny(handles, timeout);
+        }
+        else
+        {
+            _timerFired.Reset();
+            using var timer = _time.CreateTimer(static state => ((ManualResetEvent)state!).Set(), _timerFired, timeout, Timeout.InfiniteTimeSpan);
+            index = WaitHandle.WaitAny([.. handles, _timerFired]);
+        }
+
         if (index == 0 && stop.IsCancellationRequested)
         {
             return WaitResult.StopRequested;

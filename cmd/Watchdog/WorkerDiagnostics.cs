@@ -48,7 +48,7 @@ public sealed class WorkerDiagnostics
         if (_publisher is not null)
         {
             lines.Add(Safely("publisher", () => string.Create(CultureInfo.InvariantCulture,
-                $"publisher: queue depth {_publisher.QueuedEvents} events, {_publisher.AckedEvents} acknowledged so far, output's last error: {_publisher.LastOutputError ?? "none"}")));
+                $"publisher: {_publisher.ActiveEvents} events queued or in flight, last ack {_publisher.LastAck:O}, output's last error: {_publisher.LastOutputError ?? "none"}")));
         }
 
         if (_trackedProcesses is not null)

@@ -10,9 +10,9 @@ public class PublisherStallDetectorTests
 
     private sealed class Progress : IPublisherProgress
     {
-        public long QueuedEvents { get; set; }
+        public long ActiveEvents { get; set; }
 
-        public long AckedEvents { get; set; }
+        public DateTimeOffset LastAck { get; set; }
 
         public string? LastOutputError { get; set; }
     }
@@ -20,6 +20,8 @@ public class PublisherStallDetectorTests
     private sealed class Fixture
     {
         public FakeTimeProvider Time { get; } = new();
+
+        public Fixture() => Publisher.LastAck = Time.GetUtcNow();
 
         public Progress Publisher { get; } = new();
 
@@ -59,7 +61,7 @@ public class PublisherStallDetectorTests
         var f = new Fixture();
         using var detector = f.Create();
         detector.Start();
-        f.Publisher.QueuedEvents = 1600;
+        f.Publisher.ActiveEvents = 1600;
         f.Publisher.LastOutputError = "dial tcp 127.0.0.1:9200: connect: connection refused";
 
         Step(f.Time, Stall, detector.CheckPeriod);
@@ -75,8 +77,8 @@ public class PublisherStallDetectorTests
         Step(f.Time, TimeSpan.FromMinutes(5), detector.CheckPeriod);
         Assert.Equal(1, f.Stalls.Value);
 
-        f.Publisher.AckedEvents = 1600;
-        f.Publisher.QueuedEvents = 0;
+        f.Publisher.LastAck = f.Time.GetUtcNow();
+        f.Publisher.ActiveEvents = 0;
         f.Time.Advance(detector.CheckPeriod);
         Assert.False(detector.IsStalled);
         f.Log.WaitFor("publisher recovered", TimeSpan.Zero);
@@ -88,12 +90,11 @@ public class PublisherStallDetectorTests
     {
         var f = new Fixture();
         using var detector = f.Create();
-        f.Publisher.AckedEvents = 10;
         f.Time.Advance(TimeSpan.FromHours(1));
         Assert.False(detector.Check());
 
         // An hour of quiet, then one event: not a stall until it has waited the full time.
-        f.Publisher.QueuedEvents = 1;
+        f.Publisher.ActiveEvents = 1;
         Assert.False(detector.Check());
         f.Time.Advance(Stall - TimeSpan.FromSeconds(1));
         Assert.False(detector.Check());
@@ -106,11 +107,11 @@ public class PublisherStallDetectorTests
     {
         var f = new Fixture();
         using var detector = f.Create();
-        f.Publisher.QueuedEvents = 3200;
+        f.Publisher.ActiveEvents = 3200;
         for (var i = 0; i < 100; i++)
         {
             f.Time.Advance(TimeSpan.FromSeconds(30));
-            f.Publisher.AckedEvents += 50;
+            f.Publisher.LastAck = f.Time.GetUtcNow();
             Assert.False(detector.Check());
         }
     }
@@ -120,7 +121,7 @@ public class PublisherStallDetectorTests
     {
         var f = new Fixture();
         using var detector = f.Create(exitOnStall: true);
-        f.Publisher.QueuedEvents = 5;
+        f.Publisher.ActiveEvents = 5;
         detector.Check();
         f.Time.Advance(Stall);
         Assert.True(detector.Check());

@@ -8,9 +8,9 @@ public class WorkerDiagnosticsTests
 {
     private sealed class Progress : IPublisherProgress
     {
-        public long QueuedEvents => 321;
+        public long ActiveEvents => 321;
 
-        public long AckedEvents => 1000;
+        public DateTimeOffset LastAck => new(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
         public string? LastOutputError => "HTTP 503 Service Unavailable";
     }
@@ -25,7 +25,7 @@ public class WorkerDiagnosticsTests
         var lines = new WorkerDiagnostics(registry, new Progress(), () => processes).Snapshot();
 
         Assert.Equal("metrics: pipeline.events.total=12 watchdog.last_kill_reason=\"cpu 50%\"", lines[0]);
-        Assert.Equal("publisher: queue depth 321 events, 1000 acknowledged so far, output's last error: HTTP 503 Service Unavailable", lines[1]);
+        Assert.Equal("publisher: 321 events queued or in flight, last ack 2025-01-02T03:04:05.0000000+00:00, output's last error: HTTP 503 Service Unavailable", lines[1]);
         Assert.Equal($"tracked processes: {WorkerDiagnostics.MaxProcessLines + 7}", lines[2]);
         Assert.Equal("  pid 1 /usr/bin/thing", lines[3]);
         Assert.Equal("  … and 7 more", lines[^1]);

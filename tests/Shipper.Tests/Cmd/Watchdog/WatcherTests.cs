@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Shipper.Watchdog;
+using Xunit.Abstractions;
+
+namespace Shipper.Tests.Cmd.Watchdog;
+
+/// <summary>
+/// The watcher's mechanics against a worker we script in perl (always present on Debian), for behaviour the
+/// real shipper never shows on purpose: ignoring SIGTERM, leaking without draining.
+/// </summary>
+public sealed class WatcherTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public WatcherTests(ITestOutputHelper output) => _output = output;
+
+    private static readonly WatchdogSettings Fast = new()
+    {
+        Interval = TimeSpan.FromMilliseconds(100),
+        Delay = TimeSpan.Zero,
+        RespawnDelay = TimeSpan.Zero,
+        ForcedShutdownDelay = TimeSpan.FromMilliseconds(300),
+        RespawnLimit = 2,
+    };
+
+    private static WorkerCommand Perl(string script) => new("/usr/bin/perl", new[] { "-e", script });
+
+    /// <summary>Runs the watcher on its own thread, as <c>shipper run</c> does on its main thread.</summary>
+    private static (Thread Thread, Func<int> ExitCode) RunInBackground(Watcher watcher, CancellationToken stop)
+    {
+        var exitCode = -1;
+        var thread = new Thread(() => exitCode = watcher.Run(stop)) { IsBackground = true };
+        thread.Start();
+        return (thread, () => exitCode);
+    }
+
+    [Fact]
+    public void AWorkerThatIgnoresSigtermIsKilledAfterTheForcedShutdownDelay()
+    {
+        var log = new CapturedLog(_output);
+        var watcher = new Watcher(Fast, Perl("$SIG{TERM}='IGNORE'; $|=1; print STDERR \"up $$\\n\"; sleep 1 while 1"), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
+        using var stop = new CancellationTokenSource();
+        var (thread, exitCode) = RunInBackground(watcher, stop.Token);
+
+        var pid = int.Parse(log.WaitFor("worker| up", TimeSpan.FromSeconds(10)).Split(' ')[^1]);
+        var stopwatch = Stopwatch.StartNew();
+        stop.Cancel();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
+        _output.WriteLine($"stopped in {stopwatch.ElapsedMilliseconds} ms");
+
+        Assert.Equal(WatcherExitCodes.Stopped, exitCode());
+        Assert.True(stopwatch.Elapsed >= Fast.ForcedShutdownDelay);
+        Assert.Contains($"worker ({pid}) still running 0.3s after SIGTERM (watchdog.forced_shutdown_delay); sending SIGKILL", log.Text);
+        Assert.Contains($"worker ({pid}) stopped with exit code 137", log.Text);
+        Assert.True(ShipperProcess.IsGone(pid));
+    }
+
+    [Fact]
+    public void ALeakingWorkerGetsUsr1ThenTermAndIsCountedAndReplaced()
+    {
+        var log = new CapturedLog(_output);
+        var settings = Fast with { MemoryLimitBytes = 30 * WatchdogSettings.MegaByte, RespawnLimit = 5 };
+        const string script = """
+            $|=1;
+            $SIG{USR1} = sub { print STDERR "usr1 $$\n" };
+            $SIG{TERM} = sub { print STDERR "term $$\n"; exit 0 };
+            print STDERR "up $$\n";
+            my @hoard;
+            for (1..40) { push @hoard, "x" x (4*1024*1024); select(undef, undef, undef, 0.02); }
+            sleep 1 while 1;
+            """;
+        var watcher = new Watcher(settings, Perl(script), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
+        using var stop = new CancellationTokenSource();
+        var (thread, exitCode) = RunInBackground(watcher, stop.Token);
+
+        log.WaitFor("stopping: memory", TimeSpan.FromSeconds(10));
+        var first = int.Parse(log.WaitFor("worker| up", TimeSpan.Zero).Split(' ')[^1]);
+        var usr1 = log.WaitFor($"worker| usr1 {first}", TimeSpan.FromSeconds(5));
+        var term = log.WaitFor($"worker| term {first}", TimeSpan.FromSeconds(5));
+        Assert.True(log.Lines.ToList().IndexOf(usr1) < log.Lines.ToList().IndexOf(term), "SIGUSR1 must come before SIGTERM");
+        log.WaitFor("worker| up", TimeSpan.FromSeconds(10), skip: 1);
+
+        stop.Cancel();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, exitCode());
+        var state = watcher.State;
+        Assert.True(state.KillsMemory >= 1);
+        Assert.Equal(0, state.KillsCpu);
+        Assert.True(state.WorkerRestarts >= 1);
+        Assert.StartsWith("memory ", state.LastKillReason);
+    }
+
+    [Fact]
+    public void AWorkerThatCannotBeStartedCountsAsDyingAtStart()
+    {
+        var log = new CapturedLog(_output);
+        var watcher = new Watcher(Fast with { RespawnLimit = 1 }, new WorkerCommand("/nonexistent/shipper", Array.Empty<string>()), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
+        Assert.Equal(WatcherExitCodes.RespawnLimitReached, watcher.Run(CancellationToken.None));
+        Assert.Contains("cannot start worker `/nonexistent/shipper`", log.Text);
+        Assert.Contains("giving up", log.Text);
+    }
+}
