@@ -64,6 +64,7 @@ public sealed class Watcher
             if (!stop.IsCancellationRequested)
             {
                 _log.Info($"watcher ({_pid}) received {context.Signal}; stopping worker ({_workerPid}) gracefully");
+                NotifySystemdStopping();
                 stop.Cancel();
             }
         }
@@ -249,7 +250,9 @@ public sealed class Watcher
             worker.Signal(LibC.SIGUSR1);
         }
 
-        if (worker.Signal(LibC.SIGTERM) && Wait(_settings.ForcedShutdownDelay, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)
+        // A worker already dying refuses signals (ESRCH); the wait below still collects its exit.
+        worker.Signal(LibC.SIGTERM);
+        if (Wait(_settings.ForcedShutdownDelay, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)
         {
             _log.Warn($"worker ({worker.Pid}) still running {FormatSpan(_settings.ForcedShutdownDelay)} after SIGTERM (watchdog.forced_shutdown_delay); sending SIGKILL");
             worker.Signal(LibC.SIGKILL);
@@ -332,6 +335,19 @@ public sealed class Watcher
         }
 
         return workerExited is not null && index == 1 ? WaitResult.WorkerExited : WaitResult.TimedOut;
+    }
+
+    private void NotifySystemdStopping()
+    {
+        try
+        {
+            using var systemd = SystemdNotifier.FromEnvironment();
+            systemd?.Send("STOPPING=1");
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ArgumentException)
+        {
+            _log.Warn($"cannot tell systemd we are stopping: {e.Message}");
+        }
     }
 
     private static string FormatSpan(TimeSpan span) =>

@@ -59,14 +59,16 @@ public sealed class WatcherTests
     public void ALeakingWorkerGetsUsr1ThenTermAndIsCountedAndReplaced()
     {
         var log = new CapturedLog(_output);
-        var settings = Fast with { MemoryLimitBytes = 30 * WatchdogSettings.MegaByte, RespawnLimit = 5 };
+        // The limit also applies to the watcher's own memory, which here is this test process: keep it
+        // well above what other tests running meanwhile could add.
+        var settings = Fast with { MemoryLimitBytes = 100 * WatchdogSettings.MegaByte, RespawnLimit = 5 };
         const string script = """
             $|=1;
             $SIG{USR1} = sub { print STDERR "usr1 $$\n" };
             $SIG{TERM} = sub { print STDERR "term $$\n"; exit 0 };
             print STDERR "up $$\n";
             my @hoard;
-            for (1..40) { push @hoard, "x" x (4*1024*1024); select(undef, undef, undef, 0.02); }
+            for (1..60) { push @hoard, "x" x (4*1024*1024); select(undef, undef, undef, 0.01); }
             sleep 1 while 1;
             """;
         var watcher = new Watcher(settings, Perl(script), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
@@ -98,5 +100,37 @@ public sealed class WatcherTests
         Assert.Equal(WatcherExitCodes.RespawnLimitReached, watcher.Run(CancellationToken.None));
         Assert.Contains("cannot start worker `/nonexistent/shipper`", log.Text);
         Assert.Contains("giving up", log.Text);
+    }
+
+    [Fact]
+    public void AWatcherWhoseOwnMemoryGrowsPastTheLimitStopsTheWorkerAndExits()
+    {
+        var log = new CapturedLog(_output);
+        var settings = Fast with { MemoryLimitBytes = 64 * WatchdogSettings.MegaByte };
+        var watcher = new Watcher(settings, Perl("$SIG{USR1} = 'IGNORE'; $SIG{TERM} = sub { print STDERR \"term\\n\"; exit 0 }; $|=1; print STDERR \"up $$\\n\"; sleep 1 while 1"), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
+        using var stop = new CancellationTokenSource();
+        var (thread, exitCode) = RunInBackground(watcher, stop.Token);
+        var pid = int.Parse(log.WaitFor("worker| up", TimeSpan.FromSeconds(10)).Split(' ')[^1]);
+        Thread.Sleep(300); // a few intervals: the watcher has taken its own baseline
+
+        // This test process is the watcher here: make it leak.
+        var leak = new List<byte[]>();
+        for (var i = 0; i < 24; i++)
+        {
+            var chunk = GC.AllocateUninitializedArray<byte>(8 * 1024 * 1024);
+            for (var j = 0; j < chunk.Length; j += 4096)
+            {
+                chunk[j] = 1;
+            }
+
+            leak.Add(chunk);
+        }
+
+        Assert.True(thread.Join(TimeSpan.FromSeconds(10)), "the watcher did not notice its own memory");
+        GC.KeepAlive(leak);
+        Assert.Equal(WatcherExitCodes.WatcherUnhealthy, exitCode());
+        Assert.Matches(@"watcher \(\d+\) stopping: its own memory [\d.]+ MB resident is [\d.]+ MB above its initial [\d.]+ MB, over watchdog.memory_limit 64 MB", log.Text);
+        log.WaitFor("worker| term", TimeSpan.Zero);
+        Assert.True(ShipperProcess.IsGone(pid));
     }
 }
