@@ -23,14 +23,23 @@ public sealed class Watcher
     private readonly WatchdogState _state = new();
     private readonly ManualResetEvent _timerFired = new(false);
     private readonly int _pid = Environment.ProcessId;
+    private readonly TimeSpan _stopPatience;
     private long? _ownFootprint;
     private long _startedAt;
     private volatile int _workerPid;
 
     /// <param name="log">The watcher's own log; name it <c>watcher</c> so its lines stand apart from the forwarded worker's.</param>
     /// <param name="forwardWorkerLine">Where each stderr line of the worker goes; our stderr by default.</param>
-    public Watcher(WatchdogSettings settings, WorkerCommand command, Logger log, TimeProvider? time = null, Action<string>? forwardWorkerLine = null)
+    /// <param name="workerDrainTimeout">
+    /// How long the worker may take to drain its queue when stopped (<c>shipper.shutdown_timeout</c>). On
+    /// SIGTERM/SIGINT the watcher waits that long plus a second before SIGKILL, if it is longer than
+    /// forced_shutdown_delay, so that stopping the service never cuts a drain short. A worker stopped for
+    /// breaking a limit gets forced_shutdown_delay only.
+    /// </param>
+    public Watcher(WatchdogSettings settings, WorkerCommand command, Logger log, TimeProvider? time = null, Action<string>? forwardWorkerLine = null, TimeSpan? workerDrainTimeout = null)
     {
+        var drain = workerDrainTimeout is { } d ? d + TimeSpan.FromSeconds(1) : TimeSpan.Zero;
+        _stopPatience = drain > settings.ForcedShutdownDelay ? drain : settings.ForcedShutdownDelay;
         _settings = settings;
         _command = command;
         _log = log;
@@ -197,7 +206,7 @@ public sealed class Watcher
             switch (Wait(_settings.Interval, stop, worker.Exited))
             {
                 case WaitResult.StopRequested:
-                    return StopWorker(worker, diagnostics: false) ? WorkerEnd.StopRequested : WorkerEnd.SurvivedKill;
+                    return StopWorker(worker, diagnostics: false, _stopPatience) ? WorkerEnd.StopRequested : WorkerEnd.SurvivedKill;
                 case WaitResult.WorkerExited when stop.IsCancellationRequested:
                     // The stop signal reached the worker first (Ctrl-C goes to the whole process group).
                     worker.DrainOutput(TimeSpan.FromSeconds(1));
@@ -228,21 +237,21 @@ public sealed class Watcher
                         _state.LastKillReason = reason.Description;
                     }
 
-                    return StopWorker(worker, diagnostics: true) ? WorkerEnd.StoppedForLimit : WorkerEnd.SurvivedKill;
+                    return StopWorker(worker, diagnostics: true, _settings.ForcedShutdownDelay) ? WorkerEnd.StoppedForLimit : WorkerEnd.SurvivedKill;
                 }
             }
 
             if (!IsWatcherHealthy(out var problem))
             {
                 _log.Error($"watcher ({_pid}) stopping: {problem}");
-                StopWorker(worker, diagnostics: true);
+                StopWorker(worker, diagnostics: true, _stopPatience);
                 return WorkerEnd.WatcherUnhealthy;
             }
         }
     }
 
-    /// <summary>SIGUSR1 (diagnostics, when stopping for a limit), SIGTERM, then SIGKILL after forced_shutdown_delay. False if the worker survived even that.</summary>
-    private bool StopWorker(WorkerProcess worker, bool diagnostics)
+    /// <summary>SIGUSR1 (diagnostics, when stopping for a limit), SIGTERM, then SIGKILL after <paramref name="patience"/>. False if the worker survived even that.</summary>
+    private bool StopWorker(WorkerProcess worker, bool diagnostics, TimeSpan patience)
     {
         var started = _time.GetTimestamp();
         if (diagnostics)
@@ -252,9 +261,10 @@ public sealed class Watcher
 
         // A worker already dying refuses signals (ESRCH); the wait below still collects its exit.
         worker.Signal(LibC.SIGTERM);
-        if (Wait(_settings.ForcedShutdownDelay, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)
+        if (Wait(patience, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)
         {
-            _log.Warn($"worker ({worker.Pid}) still running {FormatSpan(_settings.ForcedShutdownDelay)} after SIGTERM (watchdog.forced_shutdown_delay); sending SIGKILL");
+            var why = patience == _settings.ForcedShutdownDelay ? "watchdog.forced_shutdown_delay" : "shipper.shutdown_timeout + 1s";
+            _log.Warn($"worker ({worker.Pid}) still running {FormatSpan(patience)} after SIGTERM ({why}); sending SIGKILL");
             worker.Signal(LibC.SIGKILL);
             var grace = _settings.ForcedShutdownDelay > TimeSpan.FromSeconds(2) ? _settings.ForcedShutdownDelay : TimeSpan.FromSeconds(2);
             if (Wait(grace, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)

@@ -33,7 +33,7 @@ public static class WatcherCommand
                 stderr.WriteLine(line);
                 stderr.Flush();
             }
-        });
+        }, settings.ShutdownTimeout);
         return watcher.RunUntilSignalled();
     }
 

@@ -34,11 +34,14 @@ public sealed class WatcherTests
         return (thread, () => exitCode);
     }
 
-    [Fact]
-    public void AWorkerThatIgnoresSigtermIsKilledAfterTheForcedShutdownDelay()
+    [Theory]
+    [InlineData(null, 0.3, "watchdog.forced_shutdown_delay")]
+    [InlineData(0.0, 1.0, "shipper.shutdown_timeout + 1s")] // a stop request waits for the drain if that is longer
+    public void AWorkerThatIgnoresSigtermIsKilledWhenItsTimeIsUp(double? drainSeconds, double patienceSeconds, string why)
     {
         var log = new CapturedLog(_output);
-        var watcher = new Watcher(Fast, Perl("$SIG{TERM}='IGNORE'; $|=1; print STDERR \"up $$\\n\"; sleep 1 while 1"), log.Logger("watchdog"), TimeProvider.System, log.Forwarded);
+        var drain = drainSeconds is { } d ? TimeSpan.FromSeconds(d) : (TimeSpan?)null;
+        var watcher = new Watcher(Fast, Perl("$SIG{TERM}='IGNORE'; $|=1; print STDERR \"up $$\\n\"; sleep 1 while 1"), log.Logger("watchdog"), TimeProvider.System, log.Forwarded, drain);
         using var stop = new CancellationTokenSource();
         var (thread, exitCode) = RunInBackground(watcher, stop.Token);
 
@@ -49,8 +52,8 @@ public sealed class WatcherTests
         _output.WriteLine($"stopped in {stopwatch.ElapsedMilliseconds} ms");
 
         Assert.Equal(WatcherExitCodes.Stopped, exitCode());
-        Assert.True(stopwatch.Elapsed >= Fast.ForcedShutdownDelay);
-        Assert.Contains($"worker ({pid}) still running 0.3s after SIGTERM (watchdog.forced_shutdown_delay); sending SIGKILL", log.Text);
+        Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(patienceSeconds));
+        Assert.Contains($"worker ({pid}) still running {patienceSeconds:0.0}s after SIGTERM ({why}); sending SIGKILL", log.Text);
         Assert.Contains($"worker ({pid}) stopped with exit code 137", log.Text);
         Assert.True(ShipperProcess.IsGone(pid));
     }
