@@ -158,7 +158,7 @@ public static class CommandLine
         {
             requestedExit ??= code;
             stop.Cancel();
-        }, new PipelineProgress(worker.Pipeline), () => DatasetDiagnostics(worker));
+        }, worker.Pipeline, () => DatasetDiagnostics(worker));
         void OnStop(PosixSignalContext context)
         {
             context.Cancel = true; // drain instead of dying

@@ -194,7 +194,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         var exitCode = 0;
         var stopped = Task.Delay(Timeout.Infinite, stop);
         var firstDone = await Task.WhenAny(Task.WhenAny(running), stopped).ConfigureAwait(false);
-        if (firstDone != stopped)
+        if (firstDone != stopped && !stop.IsCancellationRequested)
         {
             exitCode = 2; // a dataset ended on its own: that is a failure the watcher should see
         }
