@@ -21,6 +21,9 @@ public readonly record struct FileIdentity(
     private const uint FileTypeMask = 0xF000; // S_IFMT
     private const uint RegularFileType = 0x8000; // S_IFREG
 
+    /// <summary>statx of <paramref name="path"/> (following symbolic links); returns 0 or the errno.</summary>
+    public static int Read(string path, out FileIdentity identity) => NativeFile.Stat(path, out identity);
+
     public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
 
     /// <summary>"directory", "symbolic link", … for error messages.</summary>
