@@ -425,6 +425,7 @@ public sealed class ProcessTable
         if (entry.HoldNode.List is null)
         {
             entry.PendingSince = _time.GetTimestamp();
+            entry.HeldParent = FindParent(entry.Facts.ParentPid, entry.Facts);
             _held.AddLast(entry.HoldNode);
         }
     }
@@ -453,6 +454,7 @@ public sealed class ProcessTable
         Emit(entry, entry.Pending, entry.PendingEventTime, EventKind.Event, null, entry.PendingErrors, countAggregation: true);
         entry.Pending = ProcessEvents.None;
         entry.PendingErrors = null;
+        entry.HeldParent = null;
     }
 
     private void Emit(
@@ -485,7 +487,7 @@ public sealed class ProcessTable
             StateId = stateId,
             Timestamp = timestamp,
             Facts = facts,
-            Parent = Summarise(FindParent(facts.ParentPid, facts)),
+            Parent = Summarise(FindParent(facts.ParentPid, facts) ?? (entry.HeldParent is { } held && held.Pid == facts.ParentPid ? held : null)),
             EndTime = exited ? entry.EndTime : null,
             Exit = exited ? entry.Exit : ExitStatus.Unknown,
             Errors = errors is { Count: > 0 } ? errors : null,

@@ -31,6 +31,12 @@ public sealed class TrackedProcess
     /// <summary>Links the entry into the hold queue while it has pending events.</summary>
     public LinkedListNode<TrackedProcess> HoldNode { get; }
 
+    /// <summary>
+    /// The parent as found when the first held event arrived: it may leave the table (grace over) before the hold
+    /// ends. Cleared when the held events are reported, so entries never keep chains of dead parents alive.
+    /// </summary>
+    public TrackedProcess? HeldParent { get; set; }
+
     public bool Exited { get; set; }
 
     public DateTime? EndTime { get; set; }
