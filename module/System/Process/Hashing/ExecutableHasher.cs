@@ -133,14 +133,38 @@ public sealed class ExecutableHasher : IDisposable
     /// <param name="processMountNamespace">Inode of the process's <c>ns/mnt</c>; 0 when the reader could not read it.</param>
     public ValueTask<HashOutcome> GetAsync(string? executable, int pid, ulong processMountNamespace, CancellationToken cancellationToken = default)
     {
+        var ready = Lookup(executable, pid, processMountNamespace, out var job);
+        return ready is not null ? new ValueTask<HashOutcome>(ready) : WaitAsync(job!, executable!, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="GetAsync"/>, but without the <c>max_wait</c> limit: the result comes when the hash is done.
+    /// For callers that apply their own wait limit (the process enrichment stage) and count their own timeouts.
+    /// </summary>
+    public ValueTask<HashOutcome> RequestAsync(string? executable, int pid, ulong processMountNamespace, CancellationToken cancellationToken = default)
+    {
+        var ready = Lookup(executable, pid, processMountNamespace, out var job);
+        if (ready is not null)
+        {
+            return new ValueTask<HashOutcome>(ready);
+        }
+
+        var task = job!.Completion.Task;
+        return new ValueTask<HashOutcome>(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
+    }
+
+    /// <summary>Answers at once (skip, failure or cache hit), or finds or queues the job whose result will answer.</summary>
+    private HashOutcome? Lookup(string? executable, int pid, ulong processMountNamespace, out HashJob? job)
+    {
+        job = null;
         if (_disabled is not null)
         {
-            return new ValueTask<HashOutcome>(_disabled);
+            return _disabled;
         }
 
         if (string.IsNullOrEmpty(executable))
         {
-            return Done(HashOutcome.Skipped($"PID {pid} has no executable path: not hashed"));
+            return HashOutcome.Skipped($"PID {pid} has no executable path: not hashed");
         }
 
         var mountNamespace = processMountNamespace != 0 ? processMountNamespace : MountNamespace.OfProcess(pid);
@@ -150,7 +174,7 @@ public sealed class ExecutableHasher : IDisposable
         {
             if (executable[0] != '/')
             {
-                return Done(HashOutcome.Skipped($"executable path '{executable}' of PID {pid} is not absolute: not hashed"));
+                return HashOutcome.Skipped($"executable path '{executable}' of PID {pid} is not absolute: not hashed");
             }
 
             // A running executable that was deleted or replaced shows as "<path> (deleted)": only the process
@@ -160,17 +184,17 @@ public sealed class ExecutableHasher : IDisposable
         }
         else if (mountNamespace == 0)
         {
-            return Done(HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process is gone): {executable} not hashed"));
+            return HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process is gone): {executable} not hashed");
         }
         else if (!_settings.OtherNamespaces)
         {
-            return Done(HashOutcome.Skipped(
+            return HashOutcome.Skipped(
                 $"PID {pid} runs in another mount namespace (mnt:[{mountNamespace}], ours mnt:[{OwnMountNamespace}]): {executable} not hashed; " +
-                $"set {HashSettings.Prefix}.other_namespaces: true to hash it through /proc/{pid}/exe"));
+                $"set {HashSettings.Prefix}.other_namespaces: true to hash it through /proc/{pid}/exe");
         }
         else if (pid <= 0)
         {
-            return Done(HashOutcome.Skipped($"executable {executable} is in another mount namespace and no PID was given: not hashed"));
+            return HashOutcome.Skipped($"executable {executable} is in another mount namespace and no PID was given: not hashed");
         }
         else
         {
@@ -193,18 +217,17 @@ public sealed class ExecutableHasher : IDisposable
             }
 
             Metrics.Errors.Increment();
-            return Done(HashOutcome.Failed(throughProc && error == NativeFile.ENoEnt
+            return HashOutcome.Failed(throughProc && error == NativeFile.ENoEnt
                 ? $"cannot hash executable {executable} of PID {pid}: the process exited before {openPath} could be read"
-                : $"cannot stat executable {Describe(executable, openPath)}: {NativeFile.Describe(error)}"));
+                : $"cannot stat executable {Describe(executable, openPath)}: {NativeFile.Describe(error)}");
         }
 
         if (CheckFile(executable, openPath, identity) is { } refused)
         {
-            return Done(refused);
+            return refused;
         }
 
         var key = throughProc ? HashCacheKey.ForFile(identity.Device, identity.Inode) : HashCacheKey.ForPath(executable);
-        HashJob? job;
         lock (_gate)
         {
             if (_cache.TryGet(key, out var entry))
@@ -212,7 +235,7 @@ public sealed class ExecutableHasher : IDisposable
                 if (entry.Identity == identity)
                 {
                     Metrics.Hits.Increment();
-                    return new ValueTask<HashOutcome>(entry.Outcome);
+                    return entry.Outcome;
                 }
 
                 _cache.Remove(key);
@@ -226,16 +249,16 @@ public sealed class ExecutableHasher : IDisposable
                 if (!_queue.Writer.TryWrite(job))
                 {
                     Metrics.Errors.Increment();
-                    return Done(HashOutcome.Failed(Volatile.Read(ref _disposed) != 0
+                    return HashOutcome.Failed(Volatile.Read(ref _disposed) != 0
                         ? $"executable {executable} not hashed: the hasher is shutting down"
-                        : $"executable {executable} not hashed: {_queueCapacity} other executables are waiting to be hashed"));
+                        : $"executable {executable} not hashed: {_queueCapacity} other executables are waiting to be hashed");
                 }
 
                 _inFlight.Add((key, identity), job);
             }
         }
 
-        return WaitAsync(job, executable, cancellationToken);
+        return null;
     }
 
     public void Dispose()
@@ -465,6 +488,4 @@ public sealed class ExecutableHasher : IDisposable
         ReferenceEquals(executable, openPath) || executable == openPath ? executable : $"{executable} (through {openPath})";
 
     private static string ProcExePath(int pid) => "/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/exe";
-
-    private static ValueTask<HashOutcome> Done(HashOutcome outcome) => new(outcome);
 }

@@ -1,3 +1,5 @@
+using Shipper.Module.System.Process.Enrichment;
+
 namespace Shipper.Module.System.Process.Hashing;
 
 /// <summary>
@@ -6,6 +8,8 @@ namespace Shipper.Module.System.Process.Hashing;
 /// </summary>
 public sealed class HashOutcome
 {
+    private ExecutableHashResult? _hashResult;
+
     private HashOutcome(HashStatus status, HashDigest[] digests, string? message)
     {
         Status = status;
@@ -50,6 +54,42 @@ public sealed class HashOutcome
     public static HashOutcome Failed(string error) => new(HashStatus.Failed, [], error);
 
     public static HashOutcome TimedOutAfter(string message) => new(HashStatus.TimedOut, [], message);
+
+    /// <summary>
+    /// This outcome as the enrichment stage takes it: digests, an error for <c>error.message</c>, or nothing for
+    /// a skip (as Auditbeat, which only logs those). Made once and shared with the cached outcome.
+    /// </summary>
+    public ExecutableHashResult ToHashResult()
+    {
+        if (_hashResult is { } made)
+        {
+            return made;
+        }
+
+        ExecutableHashResult result;
+        switch (Status)
+        {
+            case HashStatus.Hashed:
+                var digests = new ExecutableDigest[Digests.Count];
+                for (var i = 0; i < digests.Length; i++)
+                {
+                    digests[i] = new ExecutableDigest(Digests[i].Name, Digests[i].Hex);
+                }
+
+                result = new ExecutableHashResult(digests, null);
+                break;
+            case HashStatus.Skipped:
+                result = ExecutableHashResult.None;
+                break;
+            default:
+                result = ExecutableHashResult.Failed(Message!);
+                break;
+        }
+
+        // A race makes two equal results; either may win.
+        _hashResult = result;
+        return result;
+    }
 
     public override string ToString() =>
         Status == HashStatus.Hashed
