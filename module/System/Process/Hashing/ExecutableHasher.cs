@@ -167,7 +167,8 @@ public sealed class ExecutableHasher : IDisposable
             return HashOutcome.Skipped($"PID {pid} has no executable path: not hashed");
         }
 
-        var mountNamespace = processMountNamespace != 0 ? processMountNamespace : MountNamespace.OfProcess(pid);
+        // An unknown namespace (0) is not looked up now: by then the pid may belong to another process.
+        var mountNamespace = processMountNamespace;
         string openPath;
         bool throughProc;
         if (mountNamespace != 0 && mountNamespace == OwnMountNamespace)
@@ -184,7 +185,7 @@ public sealed class ExecutableHasher : IDisposable
         }
         else if (mountNamespace == 0)
         {
-            return HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process is gone): {executable} not hashed");
+            return HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process exited before it was read): {executable} not hashed");
         }
         else if (!_settings.OtherNamespaces)
         {
