@@ -1,6 +1,6 @@
 using Shipper.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/Shipper.Benchmarks -- [hash] [--size-mib N]
+// Usage: dotnet run -c Release --project tests/Shipper.Benchmarks [-- --size-mib N]
 var sizeMiB = 64;
 for (var i = 0; i < args.Length; i++)
 {
