@@ -14,7 +14,7 @@ using static Shipper.Tests.Module.System.Process.ProcessFixtures;
 namespace Shipper.Tests.Module.System.Process.Hashing;
 
 /// <summary>The hasher behind the tracker's <see cref="IExecutableHashSource"/> seam, inside the real enrichment stage.</summary>
-public sealed class ExecutableHashSourceTests : IAsyncDisposable
+public sealed class ExecutableHashSourceTests : IAsyncLifetime
 {
     private const long MiB = 1 << 20;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
@@ -105,7 +105,10 @@ public sealed class ExecutableHashSourceTests : IAsyncDisposable
         Assert.Equal(1, _fixture.Counter("process.hash.timeouts"));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xunit 2 honours IAsyncLifetime on test classes, not IAsyncDisposable.
+    public async Task DisposeAsync()
     {
         _stop.Cancel();
         if (_run is not null)
