@@ -19,14 +19,13 @@ public sealed class ProcessDocumentTests : IDisposable
 
     private readonly string _dir = Directory.CreateTempSubdirectory("shipper-doc-").FullName;
     private readonly ProcessDocumentMapper _mapper;
-    private readonly global::Shipper.Module.Monitoring.MetricsRegistry _registry;
 
     public ProcessDocumentTests()
     {
         File.WriteAllText(Path.Combine(_dir, "passwd"), "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n");
         File.WriteAllText(Path.Combine(_dir, "group"), "root:x:0:\nstaff:x:1000:alice\n");
         var users = new UserDirectory(new FakeTimeProvider(), Path.Combine(_dir, "passwd"), Path.Combine(_dir, "group"));
-        _mapper = new ProcessDocumentMapper(HostId, Clock, users, Metrics(out _registry));
+        _mapper = new ProcessDocumentMapper(HostId, Clock, users);
     }
 
     [Fact]
@@ -165,7 +164,6 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("cannot read /proc/42/exe: process exited", root.GetProperty("error").GetProperty("message").GetString());
         Assert.False(root.GetProperty("process").TryGetProperty("executable", out _));
         Assert.Equal("da39a3ee5e6b4b0d3255bfef95601890afd80709", root.GetProperty("process").GetProperty("hash").GetProperty("sha1").GetString());
-        Assert.Equal(1, Value(_registry, "process.enrichment.failures.exe"));
     }
 
     [Fact]
@@ -225,17 +223,6 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("1970-01-01T00:00:00.000000001Z", Rfc3339.ToString(1));
         Assert.Equal("2023-11-14T22:13:20.123456789Z", Rfc3339.ToString(1_700_000_000_123_456_789));
         Assert.Equal("1969-12-31T23:59:59.999999999Z", Rfc3339.ToString(-1));
-    }
-
-    [Fact]
-    public void FailureKindsAreTheProcFiles()
-    {
-        Assert.Equal("exe", ProcessDocumentMapper.FailureKind("cannot read /proc/42/exe: process exited"));
-        Assert.Equal("ns_mnt", ProcessDocumentMapper.FailureKind("cannot read /proc/42/ns/mnt: permission denied"));
-        Assert.Equal("stat", ProcessDocumentMapper.FailureKind("cannot parse /proc/42/stat: unexpected format"));
-        Assert.Equal("cmdline", ProcessDocumentMapper.FailureKind("/proc/42/cmdline truncated at 4194304 bytes"));
-        Assert.Equal("gone", ProcessDocumentMapper.FailureKind("cannot read /proc/42: process exited"));
-        Assert.Equal("other", ProcessDocumentMapper.FailureKind("something else"));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
