@@ -164,7 +164,11 @@ public sealed class ProcessDatasetKernelTests
         var table = run.Dataset!.LastTable!;
         foreach (var pid in burst)
         {
-            Assert.False(table.TryGet(pid, out var entry) && !entry.Exited && entry.Facts.Executable == "/usr/bin/true", $"pid {pid} of the burst is still tracked as running");
+            // (A live entry is right only if the pid was reused by a process that runs now.)
+            if (table.TryGet(pid, out var entry) && !entry.Exited)
+            {
+                Assert.True(Directory.Exists($"/proc/{pid}"), $"pid {pid} of the burst is still tracked as running");
+            }
         }
     }
 

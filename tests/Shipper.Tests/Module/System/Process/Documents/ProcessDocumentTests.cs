@@ -204,6 +204,20 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("existing_process", evt.Action);
     }
 
+    [Fact]
+    public void HostileNamesAndHugeCommandLinesRoundTrip()
+    {
+        var huge = new string('A', 1024 * 1024);
+        var sample = Sample(42, 1, 100, "evil) (x\n\"y", new[] { "/tmp/evil", huge, "bad\uFFFDutf8", "" }, "/tmp/evil");
+        var document = _mapper.Map(Report(ProcessEvents.Exec, sample));
+        using var json = Write(document);
+        var process = json.RootElement.GetProperty("process");
+        Assert.Equal("evil) (x\n\"y", process.GetProperty("name").GetString());
+        Assert.Equal(new[] { "/tmp/evil", huge, "bad\uFFFDutf8", "" }, Strings(process.GetProperty("args")));
+        Assert.Equal(4, process.GetProperty("args_count").GetInt32());
+        Assert.Equal("Process evil) (x\n\"y (PID: 42) by user root CHANGED IMAGE", json.RootElement.GetProperty("message").GetString());
+    }
+
     [Theory]
     [InlineData((4 << 8) | 1, 4, 1, true)]         // tty1
     [InlineData((4 << 8) | 64, 4, 64, true)]        // ttyS0
