@@ -10,11 +10,11 @@ public sealed class ProcessMetrics
 {
     public const string EnrichmentFailurePrefix = "process.enrichment.failures.";
 
-    /// <summary>The failure kinds counted under <c>process.enrichment.failures.</c>; every one is registered up front.</summary>
-    public static readonly string[] EnrichmentFailureKinds =
-    {
-        "gone", "stat", "status", "cmdline", "exe", "cwd", "ns_mnt", "other", "hash_timeout", "hash_error",
-    };
+    /// <summary>
+    /// The failure kinds this stage counts under <c>process.enrichment.failures.</c>. The /proc read failures
+    /// (cmdline, exe, stat, status, cwd, ns) are counted by the reader that meets them, under the same prefix.
+    /// </summary>
+    public static readonly string[] EnrichmentFailureKinds = { "hash_timeout", "hash_error" };
 
     private readonly MetricsRegistry _registry;
 
@@ -30,6 +30,7 @@ public sealed class ProcessMetrics
         Untracked = registry.Counter("process.untracked");
         ExitsNotObserved = registry.Counter("process.exits_not_observed");
         StateReports = registry.Counter("process.state_reports");
+        StaleEvents = registry.Counter("process.stale_events");
         Documents = registry.Counter("process.documents");
         Backend = registry.Text("process.backend");
         Tracked = registry.Gauge("process.tracked");
@@ -65,6 +66,9 @@ public sealed class ProcessMetrics
 
     /// <summary>Periodic state reports sent (each one reports every running process).</summary>
     public Counter StateReports { get; }
+
+    /// <summary>Events ignored because a /proc scan taken after them (snapshot, resync) already covers them.</summary>
+    public Counter StaleEvents { get; }
 
     /// <summary>Documents handed to the publisher.</summary>
     public Counter Documents { get; }

@@ -5,7 +5,7 @@ namespace Shipper.Module.System.Process.Documents;
 
 /// <summary>
 /// Turns a tracker report into a document: start time and entity ids, user and group names, capability names,
-/// terminal, parent details. Counts read failures by kind (<c>process.enrichment.failures.&lt;kind&gt;</c>).
+/// terminal, parent details. (/proc read failures are counted by kind where they happen, in the reader.)
 /// Not thread-safe: one mapper per document stage.
 /// </summary>
 public sealed class ProcessDocumentMapper
@@ -13,16 +13,14 @@ public sealed class ProcessDocumentMapper
     private readonly EntityId? _entityId;
     private readonly StartTimeClock _clock;
     private readonly UserDirectory _users;
-    private readonly ProcessMetrics _metrics;
     private readonly CapabilityNames _capabilities = new();
 
     /// <param name="hostId">The host id entity ids derive from; without one, no entity ids are written (as Auditbeat).</param>
-    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users, ProcessMetrics metrics)
+    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users)
     {
         _entityId = string.IsNullOrEmpty(hostId) ? null : new EntityId(hostId);
         _clock = clock;
         _users = users;
-        _metrics = metrics;
     }
 
     public ProcessDocument Map(ProcessReport report)
@@ -69,7 +67,6 @@ public sealed class ProcessDocumentMapper
             foreach (var error in errors)
             {
                 document.AddError(error);
-                CountFailure(error);
             }
         }
 
@@ -77,52 +74,4 @@ public sealed class ProcessDocumentMapper
     }
 
     private static long ToUnixNanoseconds(DateTime time) => (time.ToUniversalTime() - DateTime.UnixEpoch).Ticks * 100;
-
-    /// <summary>Counts a read failure by the /proc file it names (<c>cannot read /proc/42/exe: …</c>).</summary>
-    private void CountFailure(string error)
-    {
-        _metrics.EnrichmentFailure(FailureKind(error));
-    }
-
-    /// <summary>
-    /// The failure kind an error names: the /proc file (<c>stat</c>, <c>status</c>, <c>cmdline</c>, <c>exe</c>,
-    /// <c>cwd</c>, <c>ns_mnt</c>), <c>gone</c> when the whole /proc/&lt;pid&gt; was gone, else <c>other</c>.
-    /// </summary>
-    public static string FailureKind(string error)
-    {
-        var at = error.IndexOf("/proc/", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return "other";
-        }
-
-        var i = at + "/proc/".Length;
-        while (i < error.Length && char.IsAsciiDigit(error[i]))
-        {
-            i++;
-        }
-
-        if (i >= error.Length || error[i] != '/')
-        {
-            return "gone";
-        }
-
-        var fileStart = i + 1;
-        var fileEnd = fileStart;
-        while (fileEnd < error.Length && error[fileEnd] != ':' && error[fileEnd] != ' ')
-        {
-            fileEnd++;
-        }
-
-        return error.AsSpan(fileStart, fileEnd - fileStart) switch
-        {
-            "stat" => "stat",
-            "status" => "status",
-            "cmdline" => "cmdline",
-            "exe" => "exe",
-            "cwd" => "cwd",
-            "ns/mnt" => "ns_mnt",
-            _ => "other",
-        };
-    }
 }

@@ -20,10 +20,8 @@ public sealed class EventClock
             return now;
         }
 
-        var ticks = _time.GetTimestamp();
-        var frequency = _time.TimestampFrequency;
-        var nowNs = frequency == 1_000_000_000 ? ticks : (long)((decimal)ticks * 1_000_000_000m / frequency);
-        var ageNs = nowNs - (long)monotonicNs;
+        var nowNs = MonotonicClock.NowNanoseconds(_time);
+        var ageNs = nowNs >= monotonicNs ? (long)Math.Min(nowNs - monotonicNs, (ulong)long.MaxValue) : -1;
 
         // A timestamp from another clock (or the future) would be nonsense: fall back to "now".
         if (ageNs < 0 || ageNs > MaxAgeNs)

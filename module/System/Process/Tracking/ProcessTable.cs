@@ -32,6 +32,7 @@ public sealed class ProcessTable
     private readonly Queue<ProcessReport> _reports = new();
     private readonly long _graceTicks;
     private int _scanGeneration;
+    private ulong _ignoreBeforeNs;
 
     /// <param name="exitCodesKnown">False for sources that cannot see exit codes (procfs polling).</param>
     public ProcessTable(ProcessSettings settings, TimeProvider time, ProcessMetrics metrics, bool exitCodesKnown)
@@ -51,14 +52,30 @@ public sealed class ProcessTable
 
     public int QueuedReports => _reports.Count;
 
+    /// <summary>The entries; only for the loop's owner (or after the loop stopped).</summary>
+    public IEnumerable<TrackedProcess> Entries => _entries.Values;
+
     public bool TryGet(int pid, out TrackedProcess entry) => _entries.TryGetValue(pid, out entry!);
 
     public bool TryTakeReport(out ProcessReport report) => _reports.TryDequeue(out report!);
+
+    /// <summary>
+    /// Events stamped (CLOCK_MONOTONIC ns) before this moment are ignored: a /proc scan that started then already
+    /// shows their effect. Set at the start-up snapshot and at each resync, so events still queued behind the
+    /// scan neither duplicate what it reported nor bring back processes it found gone.
+    /// </summary>
+    public void IgnoreEventsBefore(ulong monotonicNs) => _ignoreBeforeNs = monotonicNs;
 
     /// <summary>Applies one kernel (or poll-synthesised) event. Loss observations are the caller's business (resync).</summary>
     public void Observe(in ProcessObservation observation)
     {
         var ev = observation.Event;
+        if (ev.TimestampNs != 0 && ev.TimestampNs < _ignoreBeforeNs)
+        {
+            _metrics.StaleEvents.Increment();
+            return;
+        }
+
         switch (ev.Type)
         {
             case ProcEventType.Fork:

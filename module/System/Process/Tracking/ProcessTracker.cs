@@ -71,6 +71,7 @@ public sealed class ProcessTracker : IDisposable
         Exception? failure = null;
         try
         {
+            _table.IgnoreEventsBefore(MonotonicNowNs());
             _table.LoadSnapshot(_snapshot.Scan(cancellationToken), EventKind.Event, null);
             _nextStateReport = _time.GetTimestamp() + ToTicks(_settings.StatePeriod);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
@@ -185,16 +186,37 @@ public sealed class ProcessTracker : IDisposable
         {
             _resyncDue = null;
             _lastResync = now;
-            var samples = _snapshot.Scan(CancellationToken.None);
-            _table.Resync(samples);
-            _log.Info($"process table resynchronised from /proc after lost events: {samples.Count} processes, {_table.Count} tracked");
+            var scanStart = MonotonicNowNs();
+            if (TryScan("resynchronise after lost events") is { } samples)
+            {
+                _table.IgnoreEventsBefore(scanStart);
+                _table.Resync(samples);
+                _log.Info($"process: table resynchronised from /proc after lost events: {samples.Count} processes, {_table.Count} tracked");
+            }
         }
 
         if (now >= _nextStateReport)
         {
             _nextStateReport = now + ToTicks(_settings.StatePeriod);
-            _table.LoadSnapshot(_snapshot.Scan(CancellationToken.None), EventKind.State, Guid.NewGuid().ToString());
-            _metrics.StateReports.Increment();
+            if (TryScan("send the state report") is { } samples)
+            {
+                _table.LoadSnapshot(samples, EventKind.State, Guid.NewGuid().ToString());
+                _metrics.StateReports.Increment();
+            }
+        }
+    }
+
+    /// <summary>A failed periodic scan is logged and skipped (the next loss or period tries again); it never stops the loop.</summary>
+    private IReadOnlyList<ProcessSample>? TryScan(string purpose)
+    {
+        try
+        {
+            return _snapshot.Scan(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Error($"process: cannot scan /proc to {purpose}: {ex.Message}");
+            return null;
         }
     }
 
@@ -244,6 +266,8 @@ public sealed class ProcessTracker : IDisposable
         Interlocked.Exchange(ref _timerDue, long.MaxValue);
         Volatile.Read(ref _wake).TrySetResult();
     }
+
+    private ulong MonotonicNowNs() => MonotonicClock.NowNanoseconds(_time);
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 

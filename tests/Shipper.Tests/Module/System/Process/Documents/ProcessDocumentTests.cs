@@ -19,14 +19,13 @@ public sealed class ProcessDocumentTests : IDisposable
 
     private readonly string _dir = Directory.CreateTempSubdirectory("shipper-doc-").FullName;
     private readonly ProcessDocumentMapper _mapper;
-    private readonly global::Shipper.Module.Monitoring.MetricsRegistry _registry;
 
     public ProcessDocumentTests()
     {
         File.WriteAllText(Path.Combine(_dir, "passwd"), "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n");
         File.WriteAllText(Path.Combine(_dir, "group"), "root:x:0:\nstaff:x:1000:alice\n");
         var users = new UserDirectory(new FakeTimeProvider(), Path.Combine(_dir, "passwd"), Path.Combine(_dir, "group"));
-        _mapper = new ProcessDocumentMapper(HostId, Clock, users, Metrics(out _registry));
+        _mapper = new ProcessDocumentMapper(HostId, Clock, users);
     }
 
     [Fact]
@@ -165,7 +164,6 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("cannot read /proc/42/exe: process exited", root.GetProperty("error").GetProperty("message").GetString());
         Assert.False(root.GetProperty("process").TryGetProperty("executable", out _));
         Assert.Equal("da39a3ee5e6b4b0d3255bfef95601890afd80709", root.GetProperty("process").GetProperty("hash").GetProperty("sha1").GetString());
-        Assert.Equal(1, Value(_registry, "process.enrichment.failures.exe"));
     }
 
     [Fact]
@@ -206,6 +204,20 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("existing_process", evt.Action);
     }
 
+    [Fact]
+    public void HostileNamesAndHugeCommandLinesRoundTrip()
+    {
+        var huge = new string('A', 1024 * 1024);
+        var sample = Sample(42, 1, 100, "evil) (x\n\"y", new[] { "/tmp/evil", huge, "bad\uFFFDutf8", "" }, "/tmp/evil");
+        var document = _mapper.Map(Report(ProcessEvents.Exec, sample));
+        using var json = Write(document);
+        var process = json.RootElement.GetProperty("process");
+        Assert.Equal("evil) (x\n\"y", process.GetProperty("name").GetString());
+        Assert.Equal(new[] { "/tmp/evil", huge, "bad\uFFFDutf8", "" }, Strings(process.GetProperty("args")));
+        Assert.Equal(4, process.GetProperty("args_count").GetInt32());
+        Assert.Equal("Process evil) (x\n\"y (PID: 42) by user root CHANGED IMAGE", json.RootElement.GetProperty("message").GetString());
+    }
+
     [Theory]
     [InlineData((4 << 8) | 1, 4, 1, true)]         // tty1
     [InlineData((4 << 8) | 64, 4, 64, true)]        // ttyS0
@@ -225,17 +237,6 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("1970-01-01T00:00:00.000000001Z", Rfc3339.ToString(1));
         Assert.Equal("2023-11-14T22:13:20.123456789Z", Rfc3339.ToString(1_700_000_000_123_456_789));
         Assert.Equal("1969-12-31T23:59:59.999999999Z", Rfc3339.ToString(-1));
-    }
-
-    [Fact]
-    public void FailureKindsAreTheProcFiles()
-    {
-        Assert.Equal("exe", ProcessDocumentMapper.FailureKind("cannot read /proc/42/exe: process exited"));
-        Assert.Equal("ns_mnt", ProcessDocumentMapper.FailureKind("cannot read /proc/42/ns/mnt: permission denied"));
-        Assert.Equal("stat", ProcessDocumentMapper.FailureKind("cannot parse /proc/42/stat: unexpected format"));
-        Assert.Equal("cmdline", ProcessDocumentMapper.FailureKind("/proc/42/cmdline truncated at 4194304 bytes"));
-        Assert.Equal("gone", ProcessDocumentMapper.FailureKind("cannot read /proc/42: process exited"));
-        Assert.Equal("other", ProcessDocumentMapper.FailureKind("something else"));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -27,7 +27,7 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
     public EnrichmentStageTests()
     {
         var metrics = Metrics(out _registry);
-        var mapper = new ProcessDocumentMapper("host", new StartTimeClock(0, 100), new UserDirectory(_time, "/nonexistent", "/nonexistent"), metrics);
+        var mapper = new ProcessDocumentMapper("host", new StartTimeClock(0, 100), new UserDirectory(_time, "/nonexistent", "/nonexistent"));
         _stage = new EnrichmentStage(_reports.Reader, mapper, _hashes, _reporter, _time, metrics, _registry, window: 16);
         _run = Task.Run(() => _stage.RunAsync(_stop.Token));
     }

@@ -342,6 +342,23 @@ public class ProcessTableTests
         Assert.Equal(1000u, Assert.Single(Take(1)).Facts.Uids![0]);
     }
 
+    [Fact]
+    public void EventsOlderThanTheLastScanAreIgnored()
+    {
+        // A resync scan started at t=5000 ns already shows what happened before it.
+        _table.IgnoreEventsBefore(5000);
+        _table.Observe(Fork(200, 100, Sample(200, 100, 500, "old"), timestampNs: 4999));
+        _table.Observe(Exit(100, 0, timestampNs: 4000));
+        _table.Observe(Fork(201, 100, Sample(201, 100, 501, "new"), timestampNs: 5001));
+        Advance(Hold);
+
+        var report = Assert.Single(Take(1));
+        Assert.Equal(201, report.Facts.Pid);
+        Assert.False(_table.TryGet(200, out _));
+        Assert.True(_table.TryGet(100, out var bash) && !bash.Exited);
+        Assert.Equal(2, Value(_registry, "process.stale_events"));
+    }
+
     private void Advance(TimeSpan by)
     {
         _time.Advance(by);

@@ -1,5 +1,4 @@
 using global::System.Threading.Channels;
-using Microsoft.Extensions.Time.Testing;
 using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
@@ -14,7 +13,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2024, 5, 1, 10, 0, 0, TimeSpan.Zero));
+    private readonly MonotonicFakeTimeProvider _time = new(new DateTimeOffset(2024, 5, 1, 10, 0, 0, TimeSpan.Zero));
     private readonly ChannelSource _source = new("netlink");
     private readonly ListSnapshot _snapshot = new();
     private readonly Channel<ProcessReport> _output = Channel.CreateBounded<ProcessReport>(64);
@@ -50,6 +49,26 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         var ran = await Next();
         Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exec | ProcessEvents.Exit, ran.Events);
         Assert.Equal(new[] { "/bin/true", "a" }, ran.Facts.Args);
+    }
+
+    [Fact]
+    public async Task EventsQueuedBeforeTheSnapshotDoNotDuplicateIt()
+    {
+        // bash's fork happened before the snapshot was scanned: the snapshot already reports bash.
+        var beforeScan = _time.NowNanoseconds - 1;
+        _source.Write(Fork(100, 1, Sample(100, 1, 50, "bash"), timestampNs: beforeScan));
+        Start();
+        await Next();
+        await Next();
+        await Handled(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _source.Write(Exit(100, 0));
+        await Handled(2);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var stopped = await Next();
+        Assert.Equal(ProcessEvents.Exit, stopped.Events);
+        Assert.Equal(1, Value(_registry, "process.stale_events"));
     }
 
     [Fact]
