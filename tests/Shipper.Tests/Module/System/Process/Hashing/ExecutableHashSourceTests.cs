@@ -130,7 +130,7 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
     {
         var hasher = _fixture.Hasher(settings);
         var metrics = new ProcessMetrics(_fixture.Metrics);
-        var mapper = new ProcessDocumentMapper("host", new StartTimeClock(0, 100), new UserDirectory(_fixture.Time, "/nonexistent", "/nonexistent"), metrics);
+        var mapper = new ProcessDocumentMapper("host", new StartTimeClock(0, 100), new UserDirectory(_fixture.Time, "/nonexistent", "/nonexistent"));
         var stage = new EnrichmentStage(_reports.Reader, mapper, new ExecutableHashSource(hasher, Logger.Null), _reporter, _fixture.Time, metrics, _fixture.Metrics, window: 16);
         _run = Task.Run(() => stage.RunAsync(_stop.Token));
         return hasher;
