@@ -1,0 +1,505 @@
+using global::System.Runtime.InteropServices;
+using global::System.Threading.Channels;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+using Shipper.Module.System.Process.Procfs;
+
+namespace Shipper.Module.System.Process.Netlink;
+
+/// <summary>
+/// Real-time process events from the kernel's proc connector. One dedicated reader thread (real-time priority
+/// when permitted) blocks in recvfrom on a preallocated buffer, decodes, drops thread and foreign messages,
+/// reads <c>/proc/&lt;pid&gt;</c> on fork and exec right away (short-lived processes vanish within
+/// milliseconds), and hands an observation to the tracker through a lock-free bounded queue. It never waits on
+/// anything slower than memory: a full queue drops and counts; lost kernel messages (socket overflow, sequence
+/// gaps) are counted in <c>process.lost</c> and announced with <see cref="ProcessObservation.Loss"/> so the
+/// tracker resynchronises from /proc. The hot path does not log and allocates only the sample it hands over.
+/// </summary>
+public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
+{
+    /// <summary>How long a recv may block: bounds shutdown latency and how often idle drop checks run.</summary>
+    private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>SO_MEMINFO costs a syscall; checking every N datagrams bounds how late a silent drop is noticed.</summary>
+    private const int DropCheckInterval = 256;
+
+    private readonly NetlinkSourceOptions _options;
+    private readonly Logger _logger;
+    private readonly ObservationQueue _queue;
+    private readonly SequenceTracker _sequences = new();
+    private readonly ProcReader _reader;
+
+    // Proc connector datagrams are ~76 bytes (one message each); 64 KiB leaves room for any future batching.
+    private readonly byte[] _receiveBuffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+    private readonly byte[] _controlBuffer = new byte[64];
+    private readonly ManualResetEventSlim _started = new();
+    private readonly ManualResetEventSlim _paused = new();
+    private readonly ManualResetEventSlim _resume = new(true);
+
+    private NetlinkSocket? _socket;
+    private Thread? _thread;
+    private CancellationTokenRegistration _cancellation;
+    private volatile bool _stopping;
+    private volatile bool _pauseRequested;
+    private bool _disposed;
+
+    // Loss accounting: reader thread only (and the starting thread before the reader exists).
+    private bool _dropsAvailable;
+    private long _dropsBaseline;
+    private long _socketDrops;
+    private long _sequenceGaps;
+    private long _reportedKernelLoss;
+    private long _pendingLoss;
+    private int _sinceDropCheck;
+    private int _consecutiveErrors;
+
+    // Subscription handshake.
+    private uint _awaitedAck;
+    private bool _ackSeen;
+    private uint _ackError;
+    private uint _controlSequence;
+
+    public NetlinkProcEventSource(NetlinkSourceOptions options, MetricsRegistry metrics, Logger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ReceiveBuffer <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ReceiveBuffer, "process.netlink.receive_buffer must be positive");
+        }
+
+        if (options.RealtimePriority is < 1 or > 99)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.RealtimePriority, "the real-time priority must be 1-99");
+        }
+
+        _options = options;
+        _logger = logger;
+        Metrics = new NetlinkSourceMetrics(metrics);
+        _queue = new ObservationQueue(options.ChannelCapacity);
+        _reader = new ProcReader(options.ProcRoot);
+        metrics.GaugeFunc("process.netlink.queue", () => _queue.Count);
+    }
+
+    public string Backend => "netlink";
+
+    public ChannelReader<ProcessObservation> Observations => _queue;
+
+    public NetlinkSourceMetrics Metrics { get; }
+
+    public ProcConnectorSubscription Subscription { get; private set; }
+
+    /// <summary>The receive buffer the kernel granted (bytes, as getsockopt reports it).</summary>
+    public int ReceiveBufferBytes { get; private set; }
+
+    public bool ReceiveBufferForced { get; private set; }
+
+    /// <summary>Whether the reader thread runs at SCHED_FIFO.</summary>
+    public bool IsRealtime { get; private set; }
+
+    /// <summary>Whether per-CPU sequence gaps are counted as loss (only without the kernel-side filter).</summary>
+    public bool TracksSequences => Subscription == ProcConnectorSubscription.Classic;
+
+    /// <summary>
+    /// Opens the socket, sets the receive buffer, subscribes (filtered where the kernel accepts it, else
+    /// classic) and starts the reader; returns once events are being captured. Throws
+    /// <see cref="NetlinkException"/> with the reason when the proc connector is not usable.
+    /// </summary>
+    public void Start(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_socket is not null)
+        {
+            throw new InvalidOperationException("the netlink source is already started");
+        }
+
+        _socket = NetlinkSocket.Open();
+        ReceiveBufferBytes = _socket.SetReceiveBuffer(_options.ReceiveBuffer, out var forced);
+        ReceiveBufferForced = forced;
+        _socket.SetReceiveTimeout(ReceiveTimeout);
+        var drops = _socket.ReadDrops();
+        _dropsAvailable = drops.HasValue;
+        _dropsBaseline = drops ?? 0;
+
+        Subscribe();
+
+        _thread = new Thread(ReadLoop) { IsBackground = true, Name = "netlink-reader" };
+        _thread.Start();
+        _started.Wait(cancellationToken);
+        _cancellation = cancellationToken.Register(static s => ((NetlinkProcEventSource)s!)._stopping = true, this);
+
+        _logger.Info($"process: netlink proc connector open: {Subscription.ToString().ToLowerInvariant()} subscription, " +
+                     $"receive buffer {ReceiveBufferBytes} bytes{(forced ? "" : " (SO_RCVBUF, capped by net.core.rmem_max)")}, " +
+                     $"reader {(IsRealtime ? $"SCHED_FIFO {_options.RealtimePriority}" : "normal priority")}, " +
+                     $"loss detection: socket drops{(TracksSequences ? " + sequence gaps" : "")}");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stopping = true;
+        _resume.Set();
+        if (_thread is not null && _thread != Thread.CurrentThread)
+        {
+            _thread.Join(ReceiveTimeout * 10);
+        }
+
+        if (_socket is not null)
+        {
+            var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_IGNORE, null, ++_controlSequence, 0, _socket.PortId);
+            _socket.Send(_controlBuffer.AsSpan(0, length));
+            _socket.Dispose();
+        }
+
+        _cancellation.Dispose();
+        _queue.Complete();
+        if (_thread is null || !_thread.IsAlive)
+        {
+            _reader.Dispose();
+        }
+    }
+
+    /// <summary>Test hook: stop calling recv (so the kernel's queue overflows) until <see cref="ResumeReading"/>.</summary>
+    internal void PauseReading()
+    {
+        _resume.Reset();
+        _pauseRequested = true;
+        if (!_paused.Wait(ReceiveTimeout * 20))
+        {
+            throw new TimeoutException("the netlink reader did not pause");
+        }
+    }
+
+    internal void ResumeReading()
+    {
+        _pauseRequested = false;
+        _paused.Reset();
+        _resume.Set();
+    }
+
+    private void Subscribe()
+    {
+        if (_options.KernelFilter)
+        {
+            // Probe with a filter equal to "all events": a 6.6+ kernel acknowledges it (acks are filtered out
+            // under any narrower filter, so we could not see them); an older kernel ignores the 8-byte form
+            // without answering. Once acknowledged, narrow the filter (that request's ack is filtered out).
+            if (Request(NetlinkCodec.AllEvents, TimeSpan.FromMilliseconds(500)))
+            {
+                SendControl(NetlinkCodec.PROC_CN_MCAST_LISTEN, NetlinkCodec.WantedEvents, 0);
+                Subscription = ProcConnectorSubscription.Filtered;
+                return;
+            }
+        }
+
+        if (Request(null, TimeSpan.FromSeconds(2)))
+        {
+            Subscription = ProcConnectorSubscription.Classic;
+            return;
+        }
+
+        throw new NetlinkException("the kernel did not acknowledge the proc connector subscription " +
+                                   "(we must run in the initial user and pid namespace, and the kernel needs CONFIG_PROC_EVENTS)");
+    }
+
+    /// <summary>Sends LISTEN and receives (handling any events that arrive meanwhile) until our acknowledgement.</summary>
+    private bool Request(uint? filter, TimeSpan timeout)
+    {
+        _ackSeen = false;
+        _awaitedAck = (uint)Random.Shared.Next(1, int.MaxValue);
+        SendControl(NetlinkCodec.PROC_CN_MCAST_LISTEN, filter, _awaitedAck);
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (!_ackSeen && Environment.TickCount64 < deadline)
+        {
+            ReceiveOnce();
+        }
+
+        _awaitedAck = 0;
+        if (_ackSeen && _ackError != 0)
+        {
+            throw new NetlinkException($"the proc connector refused the subscription: {Marshal.GetPInvokeErrorMessage((int)_ackError)}", (int)_ackError);
+        }
+
+        return _ackSeen;
+    }
+
+    private void SendControl(uint operation, uint? filter, uint ack)
+    {
+        var length = NetlinkCodec.WriteControl(_controlBuffer, operation, filter, ++_controlSequence, ack, _socket!.PortId);
+        var errno = _socket.Send(_controlBuffer.AsSpan(0, length));
+        if (errno != 0)
+        {
+            throw NetlinkException.FromErrno("sending the proc connector subscription", errno);
+        }
+    }
+
+    private void ReadLoop()
+    {
+        try
+        {
+            ApplyRealtimePriority();
+            _started.Set();
+            while (!_stopping)
+            {
+                if (_pauseRequested)
+                {
+                    _paused.Set();
+                    _resume.Wait();
+                    continue;
+                }
+
+                ReceiveOnce();
+            }
+
+            _queue.Complete();
+        }
+        catch (Exception ex)
+        {
+            // Unexpected (a bug, not bad input): surface it through the queue so the dataset fails loudly.
+            _logger.Error($"process: netlink reader stopped: {ex}");
+            _queue.Complete(ex);
+            _started.Set();
+        }
+        finally
+        {
+            if (_disposed)
+            {
+                _reader.Dispose();
+            }
+        }
+    }
+
+    private void ApplyRealtimePriority()
+    {
+        if (!_options.Realtime)
+        {
+            return;
+        }
+
+        // Scheduling policy is per thread on Linux: applied to this thread's tid, not the process.
+        var priority = _options.RealtimePriority;
+        if (NetlinkSyscalls.SchedSetScheduler(NetlinkSyscalls.GetTid(), NetlinkSyscalls.SCHED_FIFO, &priority) == 0)
+        {
+            IsRealtime = true;
+            return;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        _logger.Warn($"process: cannot give the netlink reader real-time priority (SCHED_FIFO {priority}): " +
+                     $"{Marshal.GetPInvokeErrorMessage(errno)}; continuing at normal priority (short-lived processes " +
+                     "may then be reported without command line or executable)");
+    }
+
+    private void ReceiveOnce()
+    {
+        TryFlushLoss();
+        var n = _socket!.Receive(_receiveBuffer, out var sender, out var errno);
+        if (n < 0)
+        {
+            HandleReceiveError(errno);
+            return;
+        }
+
+        _consecutiveErrors = 0;
+        if (sender != 0)
+        {
+            // Only the kernel (port 0) may speak on this group; anything else is forged or misrouted.
+            Metrics.Foreign.Increment();
+            return;
+        }
+
+        if (n > _receiveBuffer.Length)
+        {
+            Metrics.Malformed.Increment();
+            return;
+        }
+
+        ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, n);
+        while (true)
+        {
+            var status = NetlinkCodec.DecodeNext(ref datagram, out var message);
+            if (status == NetlinkDecodeStatus.End)
+            {
+                break;
+            }
+
+            switch (status)
+            {
+                case NetlinkDecodeStatus.Message:
+                    HandleMessage(message);
+                    break;
+                case NetlinkDecodeStatus.Malformed:
+                    Metrics.Malformed.Increment();
+                    break;
+                case NetlinkDecodeStatus.Error:
+                    Metrics.ReceiveErrors.Increment();
+                    break;
+                case NetlinkDecodeStatus.Overrun:
+                    CheckDrops(overflowReported: true);
+                    break;
+            }
+        }
+
+        if (++_sinceDropCheck >= DropCheckInterval)
+        {
+            CheckDrops(overflowReported: false);
+        }
+
+        TryFlushLoss();
+    }
+
+    private void HandleReceiveError(int errno)
+    {
+        switch (errno)
+        {
+            case NetlinkSyscalls.EAGAIN:
+                // Idle for a receive timeout: a cheap moment to look for drops the kernel did not signal.
+                _consecutiveErrors = 0;
+                CheckDrops(overflowReported: false);
+                return;
+            case NetlinkSyscalls.EINTR:
+                return;
+            case NetlinkSyscalls.ENOBUFS:
+                // The kernel could not queue messages for us: they are gone. Count them and have the tracker
+                // resynchronise from /proc.
+                Metrics.Overflows.Increment();
+                CheckDrops(overflowReported: true);
+                return;
+            default:
+                Metrics.ReceiveErrors.Increment();
+                if (++_consecutiveErrors == 100)
+                {
+                    _logger.Error($"process: netlink recvfrom keeps failing: {Marshal.GetPInvokeErrorMessage(errno)}");
+                }
+
+                if (_consecutiveErrors >= 100)
+                {
+                    Thread.Sleep(100); // do not spin on a broken socket
+                }
+
+                return;
+        }
+    }
+
+    private void HandleMessage(in ProcConnectorMessage message)
+    {
+        Metrics.Messages.Increment();
+        var e = message.Event;
+        if (TracksSequences)
+        {
+            var gap = _sequences.Observe(e.Cpu, message.Sequence);
+            if (gap > 0)
+            {
+                _sequenceGaps += gap;
+                Metrics.SequenceGaps.Add(gap);
+                UpdateKernelLoss();
+            }
+        }
+
+        switch (e.Type)
+        {
+            case ProcEventType.None:
+                if (_awaitedAck != 0 && message.Ack == _awaitedAck + 1)
+                {
+                    _ackSeen = true;
+                    _ackError = message.AckError;
+                }
+
+                return;
+            case ProcEventType.Fork or ProcEventType.Exec or ProcEventType.Exit
+                or ProcEventType.Uid or ProcEventType.Gid or ProcEventType.Comm:
+                break;
+            default:
+                return; // sid, ptrace, coredump: not used by the dataset
+        }
+
+        if (ThreadEvents.IsThreadEvent(e))
+        {
+            Metrics.ThreadEvents.Increment();
+            return;
+        }
+
+        ProcessSample? sample = null;
+        if (e.Type != ProcEventType.Exit)
+        {
+            // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
+            sample = _reader.Read(e.ProcessPid, out var failures);
+            Metrics.CountFailures(failures);
+            if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
+            {
+                Metrics.Zombies.Increment();
+            }
+        }
+
+        Enqueue(new ProcessObservation(e, sample, 0));
+    }
+
+    private void Enqueue(in ProcessObservation observation)
+    {
+        // A pending loss notice goes first so the tracker learns of the gap before later events.
+        if (!TryFlushLoss() || !_queue.TryWrite(observation))
+        {
+            _pendingLoss++;
+            Metrics.Lost.Increment();
+            Metrics.QueueFull.Increment();
+        }
+    }
+
+    private bool TryFlushLoss()
+    {
+        if (_pendingLoss == 0)
+        {
+            return true;
+        }
+
+        if (_queue.TryWrite(ProcessObservation.Loss(_pendingLoss)))
+        {
+            _pendingLoss = 0;
+            return true;
+        }
+
+        return false;
+    }
+
+    private void CheckDrops(bool overflowReported)
+    {
+        _sinceDropCheck = 0;
+        if (_dropsAvailable && _socket!.ReadDrops() is { } drops)
+        {
+            var delta = drops - _dropsBaseline - _socketDrops;
+            if (delta > 0)
+            {
+                _socketDrops += delta;
+                Metrics.SocketDrops.Add(delta);
+            }
+        }
+        else if (overflowReported)
+        {
+            // No drop counter on this kernel: we know "at least one", not how many.
+            _socketDrops++;
+            Metrics.SocketDrops.Increment();
+        }
+
+        UpdateKernelLoss();
+    }
+
+    /// <summary>
+    /// Socket drops and sequence gaps see the same lost messages twice (a dropped message also leaves a gap),
+    /// so the kernel-side loss is the larger of the two, and only its growth is reported.
+    /// </summary>
+    private void UpdateKernelLoss()
+    {
+        var known = Math.Max(_socketDrops, _sequenceGaps);
+        var delta = known - _reportedKernelLoss;
+        if (delta > 0)
+        {
+            _reportedKernelLoss = known;
+            Metrics.Lost.Add(delta);
+            _pendingLoss += delta;
+        }
+    }
+}

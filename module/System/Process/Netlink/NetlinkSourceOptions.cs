@@ -1,0 +1,34 @@
+namespace Shipper.Module.System.Process.Netlink;
+
+/// <summary>Settings of <see cref="NetlinkProcEventSource"/>; the dataset reads them from <c>process.netlink.*</c>.</summary>
+public sealed record NetlinkSourceOptions
+{
+    public const int DefaultReceiveBuffer = 4 * 1024 * 1024;
+    public const int DefaultChannelCapacity = 65536;
+    public const int DefaultRealtimePriority = 10;
+
+    /// <summary>
+    /// <c>process.netlink.receive_buffer</c>: the socket receive buffer in bytes. Set with SO_RCVBUFFORCE
+    /// (root: not capped by net.core.rmem_max), else SO_RCVBUF. The kernel doubles the value for bookkeeping.
+    /// </summary>
+    public int ReceiveBuffer { get; init; } = DefaultReceiveBuffer;
+
+    /// <summary><c>process.netlink.realtime</c>: run the reader thread at SCHED_FIFO when permitted.</summary>
+    public bool Realtime { get; init; } = true;
+
+    /// <summary>SCHED_FIFO priority for the reader: low (1–99 scale) so it preempts normal work, not the kernel's.</summary>
+    public int RealtimePriority { get; init; } = DefaultRealtimePriority;
+
+    /// <summary>Bound of the queue to the tracker; when full, events are dropped and counted, never waited for.</summary>
+    public int ChannelCapacity { get; init; } = DefaultChannelCapacity;
+
+    /// <summary>
+    /// <c>process.netlink.kernel_filter</c>: ask the kernel (6.6+) to send only the event types we use. The
+    /// kernel numbers messages before filtering, so with the filter on, sequence gaps cannot tell loss from
+    /// filtered events; loss is then measured from the socket's drop counter (SO_MEMINFO) and ENOBUFS only.
+    /// </summary>
+    public bool KernelFilter { get; init; } = true;
+
+    /// <summary>Root of the proc filesystem (tests point it elsewhere).</summary>
+    public string ProcRoot { get; init; } = "/proc";
+}

@@ -1,0 +1,64 @@
+using global::System.Diagnostics;
+using global::System.Security.Cryptography;
+using global::System.Text;
+
+namespace Shipper.Tests.Module.System.Process.Procfs;
+
+/// <summary>
+/// Builds a tiny C program with the system compiler (once per source text) for behaviour no stock tool gives
+/// reliably: a lasting zombie, threads that fork and exit, exact exit paths.
+/// </summary>
+public static class NativeProgram
+{
+    private static readonly object Gate = new();
+
+    public static string Build(string name, string source)
+    {
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source)))[..16];
+        var dir = Path.Combine(Path.GetTempPath(), "shipper-test-native");
+        var binary = Path.Combine(dir, $"{name}-{hash}");
+        lock (Gate)
+        {
+            if (File.Exists(binary))
+            {
+                return binary;
+            }
+
+            Directory.CreateDirectory(dir);
+            var sourcePath = binary + ".c";
+            File.WriteAllText(sourcePath, source);
+            var info = new ProcessStartInfo("cc") { RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { "-O2", "-pthread", "-o", binary + ".tmp", sourcePath })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var cc = global::System.Diagnostics.Process.Start(info)!;
+            var errors = cc.StandardError.ReadToEnd();
+            cc.WaitForExit();
+            if (cc.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"cc failed for {name}: {errors}");
+            }
+
+            File.Move(binary + ".tmp", binary, overwrite: true);
+            return binary;
+        }
+    }
+
+    /// <summary>Forks a child that exits at once and never reaps it; prints the zombie's pid, then sleeps.</summary>
+    public static string ZombieMaker => Build("zombie", """
+        #include <signal.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(void) {
+            signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would auto-reap the child */
+            pid_t pid = fork();
+            if (pid == 0) _exit(0);
+            printf("%d\n", (int)pid);
+            fflush(stdout);
+            sleep(30);
+            return 0;
+        }
+        """);
+}

@@ -1,0 +1,236 @@
+using global::System.Text;
+using Shipper.Module.System.Process.Procfs;
+using Shipper.Tests.Support;
+
+namespace Shipper.Tests.Module.System.Process.Procfs;
+
+public class ProcReaderTests
+{
+    [Fact]
+    public void ReadsAFullFakeProcess()
+    {
+        using var tree = new FakeProcTree();
+        tree.AddFullProcess(4242, "my) (prog", "/usr/bin/fake\0--flag\0two words\0"u8.ToArray());
+        using var reader = new ProcReader(tree.Root);
+
+        var sample = reader.Read(4242, out var failures);
+
+        Assert.Equal(ProcReadFailures.None, failures);
+        Assert.Null(sample.Errors);
+        Assert.Equal(4242, sample.Pid);
+        Assert.Equal(new[] { "/usr/bin/fake", "--flag", "two words" }, sample.Args);
+        Assert.Equal("/usr/bin/fake", sample.Executable);
+        Assert.Equal("/srv/work dir", sample.WorkingDirectory);
+        Assert.Equal("my) (prog", sample.Name);
+        Assert.Equal('S', sample.State);
+        Assert.Equal(1, sample.ParentPid);
+        Assert.Equal(34817, sample.TtyNr);
+        Assert.Equal(5000ul, sample.StartTimeTicks);
+        Assert.Equal(new uint[] { 1000, 1001, 1002, 1003 }, sample.Uids);
+        Assert.Equal(new uint[] { 100, 101, 102, 103 }, sample.Gids);
+        Assert.Equal(1ul, sample.CapPermitted);
+        Assert.Equal(2ul, sample.CapEffective);
+        Assert.Equal(4026531841ul, sample.MountNamespace);
+    }
+
+    [Fact]
+    public void AMissingProcessGivesOneErrorAndNoException()
+    {
+        using var tree = new FakeProcTree();
+        using var reader = new ProcReader(tree.Root);
+
+        var sample = reader.Read(777, out var failures);
+
+        Assert.Equal(ProcReadFailures.AllKinds | ProcReadFailures.Exited, failures);
+        Assert.Equal($"cannot read {tree.Root}/777: process exited", Assert.Single(sample.Errors!));
+        Assert.Null(sample.Args);
+    }
+
+    [Fact]
+    public void AProcessThatVanishedAfterItsCmdlineStopsReadingAndSaysWhy()
+    {
+        using var tree = new FakeProcTree();
+        tree.AddProcess(5);
+        tree.WriteFile(5, "cmdline", "a\0"u8.ToArray());
+        tree.Link(5, "exe", "/bin/a");
+        using var reader = new ProcReader(tree.Root);
+
+        var sample = reader.Read(5, out var failures);
+
+        Assert.Equal(new[] { "a" }, sample.Args);
+        Assert.Equal("/bin/a", sample.Executable);
+        Assert.Equal(ProcReadFailures.Stat | ProcReadFailures.Status | ProcReadFailures.Cwd | ProcReadFailures.Namespace | ProcReadFailures.Exited, failures);
+        Assert.Equal(
+            new[]
+            {
+                $"cannot read {tree.Root}/5/stat: process exited",
+                $"cannot read {tree.Root}/5/status: process exited",
+                $"cannot read {tree.Root}/5/cwd: process exited",
+                $"cannot read {tree.Root}/5/ns/mnt: process exited",
+            },
+            sample.Errors);
+    }
+
+    [Fact]
+    public void GarbageStatAndStatusAreExplicitErrors()
+    {
+        using var tree = new FakeProcTree();
+        tree.AddFullProcess(9, "x", "x\0"u8.ToArray());
+        tree.WriteFile(9, "stat", "9 (x) S garbage");
+        tree.WriteFile(9, "status", "Uid:\tnope\n");
+        using var reader = new ProcReader(tree.Root);
+
+        var sample = reader.Read(9, out var failures);
+
+        Assert.Equal(ProcReadFailures.Stat | ProcReadFailures.Status, failures);
+        Assert.Contains($"cannot parse {tree.Root}/9/stat: unexpected format", sample.Errors!);
+        Assert.Contains($"cannot parse {tree.Root}/9/status: no valid Uid/Gid lines", sample.Errors!);
+        Assert.Equal("/usr/bin/fake", sample.Executable);
+    }
+
+    [Fact]
+    public void AnEmptyCmdlineIsAZombieNotAnError()
+    {
+        using var tree = new FakeProcTree();
+        tree.AddFullProcess(11, "z", []);
+        using var reader = new ProcReader(tree.Root);
+
+        var sample = reader.Read(11, out var failures);
+
+        Assert.Empty(sample.Args!);
+        Assert.Equal(ProcReadFailures.Exited, failures);
+        Assert.Null(sample.Errors);
+    }
+
+    [Fact]
+    public void CutsCommandLinesAtTheLimitAndSaysSo()
+    {
+        using var tree = new FakeProcTree();
+        tree.AddFullProcess(12, "big", Encoding.ASCII.GetBytes(new string('a', 100_000) + "\0"));
+        using var reader = new ProcReader(tree.Root, maxCmdlineBytes: 50_000);
+
+        var sample = reader.Read(12);
+
+        Assert.Equal(50_000, Assert.Single(sample.Args!).Length);
+        Assert.Contains($"{tree.Root}/12/cmdline truncated at 50000 bytes", sample.Errors!);
+    }
+
+    [Fact]
+    public void ReadsOurOwnProcess()
+    {
+        using var reader = new ProcReader();
+        var sample = reader.Read(Environment.ProcessId, out var failures);
+
+        Assert.Equal(ProcReadFailures.None, failures);
+        Assert.Equal(File.ResolveLinkTarget("/proc/self/exe", false)!.FullName, sample.Executable);
+        Assert.Equal(Directory.GetCurrentDirectory(), sample.WorkingDirectory);
+        Assert.Equal(Environment.GetCommandLineArgs()[^1], sample.Args![^1]);
+        Assert.Contains(sample.State, "RS");
+        Assert.NotEqual(0ul, sample.MountNamespace);
+        Assert.True(reader.TryReadStat(Environment.ProcessId, out var stat));
+        Assert.Equal(sample.StartTimeTicks, stat.StartTimeTicks);
+    }
+
+    [KernelFact]
+    public void ReadsAHostileCommWrittenByTheKernel()
+    {
+        // Only a process itself may write its /proc/<pid>/comm: the shell's builtin printf does, then the shell
+        // stays alive (the trailing ':' keeps it from exec'ing sleep, which would reset the name).
+        using var child = ChildProcess.Start("/bin/sh", redirectOutput: true, "-c", "printf 'a) (b\\nc' > /proc/self/comm; echo ready; sleep 30; :");
+        Assert.Equal("ready", child.ReadLine());
+        using var reader = new ProcReader();
+
+        var sample = reader.Read(child.Pid);
+
+        Assert.Equal("a) (b\nc", sample.Name);
+        Assert.Equal('S', sample.State);
+        Assert.Equal(Environment.ProcessId, sample.ParentPid);
+        Assert.Equal("/bin/sh", sample.Args![0]);
+        Assert.Null(sample.Errors);
+    }
+
+    [KernelFact]
+    public void ReadsAOneMebibyteCommandLineCompletely()
+    {
+        // 16 arguments of 64 KiB (each under MAX_ARG_STRLEN, 128 KiB), about 1 MiB in all.
+        var args = new List<string> { "-c", "sleep 30; :", "sh" };
+        for (var i = 0; i < 16; i++)
+        {
+            args.Add(new string((char)('a' + i), 64 * 1024));
+        }
+
+        using var child = ChildProcess.Start("/bin/sh", args.ToArray());
+        using var reader = new ProcReader();
+
+        var sample = reader.Read(child.Pid);
+
+        Assert.Equal(["/bin/sh", .. args], sample.Args!);
+        Assert.Null(sample.Errors);
+    }
+
+    [KernelFact]
+    public void InvalidUtf8ArgumentsBecomeReplacementCharacters()
+    {
+        using var tree = new FakeProcTree();
+        var script = Path.Combine(tree.Root, "run.sh");
+        File.WriteAllText(script, "#!/bin/bash\nexec -a $'\\xff\\xfeX' /bin/sleep 30\n");
+        using var child = ChildProcess.Start("/bin/bash", script);
+        using var reader = new ProcReader();
+
+        var sample = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep");
+
+        Assert.Equal(new[] { "\uFFFD\uFFFDX", "30" }, sample.Args);
+    }
+
+    [KernelFact]
+    public void AZombieHasNoCmdlineAndExplicitErrors()
+    {
+        using var parent = ChildProcess.Start(NativeProgram.ZombieMaker, redirectOutput: true);
+        var zombie = int.Parse(parent.ReadLine());
+        using var reader = new ProcReader();
+
+        var sample = WaitFor(() => reader.Read(zombie), s => s.State == 'Z');
+
+        Assert.Empty(sample.Args!);
+        Assert.StartsWith("zombie", sample.Name);
+        Assert.Contains($"cannot read /proc/{zombie}/exe: process exited (zombie)", sample.Errors!);
+    }
+
+    [KernelFact]
+    public void ProcessesVanishingMidReadNeverThrowAndAlwaysExplainWhatIsMissing()
+    {
+        using var reader = new ProcReader();
+        for (var i = 0; i < 100; i++)
+        {
+            using var child = ChildProcess.Start("/bin/true");
+            var sample = reader.Read(child.Pid, out var failures);
+
+            // Every part is either present or named in the errors.
+            Assert.Equal(sample.Args is null, (failures & ProcReadFailures.Cmdline) != 0);
+            Assert.Equal(sample.Executable is null, (failures & ProcReadFailures.Exe) != 0);
+            Assert.Equal(sample.StartTimeTicks == 0, (failures & ProcReadFailures.Stat) != 0);
+            Assert.Equal(sample.Uids is null, (failures & ProcReadFailures.Status) != 0);
+            Assert.Equal(sample.WorkingDirectory is null, (failures & ProcReadFailures.Cwd) != 0);
+            Assert.Equal(sample.MountNamespace == 0, (failures & ProcReadFailures.Namespace) != 0);
+            if ((failures & ProcReadFailures.AllKinds) != 0)
+            {
+                Assert.NotEmpty(sample.Errors!);
+            }
+        }
+    }
+
+    private static T WaitFor<T>(Func<T> read, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var value = read();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            Thread.Sleep(10);
+        }
+    }
+}
