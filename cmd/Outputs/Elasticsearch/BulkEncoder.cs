@@ -99,7 +99,7 @@ public sealed class BulkEncoder : IDisposable
         problem = null;
         _scratch.ResetWrittenCount();
         _json.Reset(_scratch);
-        _documents.Write(_json, evt, evt.Module);
+        _documents.Write(_json, evt);
         _json.Flush();
         var document = _scratch.WrittenSpan;
 

@@ -185,7 +185,7 @@ public sealed class ElasticsearchOutput : IOutput
                 }
 
                 IReadOnlyList<Event>? failed = events;
-                if (host.Connected || await ConnectAsync(host, cancellationToken).ConfigureAwait(false))
+                if (host.Connected || await ConnectAsync(host, outcome, cancellationToken).ConfigureAwait(false))
                 {
                     failed = await SendAsync(host, events, encoder, outcome, cancellationToken).ConfigureAwait(false);
                     if (failed is null)
@@ -214,7 +214,7 @@ public sealed class ElasticsearchOutput : IOutput
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A bug must not lose events or stop the pipeline: log it, keep the events, slow down.
-            _log.Error($"unexpected error while publishing {events.Count} events: {e}");
+            Report(outcome, LogLevel.Error, $"unexpected error while publishing {events.Count} events: {e}");
             outcome.Retry(events, backoff: true);
             lock (_gate)
             {
@@ -265,7 +265,7 @@ public sealed class ElasticsearchOutput : IOutput
             _metrics.Active.Add(-count);
             _metrics.Failed.Add(count);
             var delay = MarkFailed(host, authentication: false, disconnect: true);
-            _log.Error($"bulk request with {count} events to {host} failed: {_transport.DescribeFailure(e)}; retrying in {Format(delay)}");
+            Report(outcome, LogLevel.Error, $"bulk request with {count} events to {host} failed: {_transport.DescribeFailure(e)}; retrying in {Format(delay)}");
             return included;
         }
 
@@ -280,7 +280,7 @@ public sealed class ElasticsearchOutput : IOutput
                 case 413 when count == 1:
                     _metrics.Dropped.Increment();
                     outcome.Drop(1);
-                    _log.Error($"Elasticsearch at {host} refuses a single event of {encoder.RawLength} bytes as too large (HTTP 413); dropping it (raise http.max_content_length in Elasticsearch)");
+                    Report(outcome, LogLevel.Error, $"Elasticsearch at {host} refuses a single event of {encoder.RawLength} bytes as too large (HTTP 413); dropping it (raise http.max_content_length in Elasticsearch)");
                     return null;
                 case 413:
                 {
@@ -304,7 +304,7 @@ public sealed class ElasticsearchOutput : IOutput
                     _metrics.Failed.Add(count);
                     var failure = ClusterHandshake.AuthenticationFailure(host.Host, reply);
                     var delay = MarkFailed(host, authentication: true, disconnect: true);
-                    _log.Error($"{failure.Message}; {count} events kept, retrying in {Format(delay)}");
+                    Report(outcome, LogLevel.Error, $"{failure.Message}; {count} events kept, retrying in {Format(delay)}");
                     return included;
                 }
 
@@ -317,7 +317,7 @@ public sealed class ElasticsearchOutput : IOutput
                     }
 
                     var delay = MarkFailed(host, authentication: false, disconnect: true);
-                    _log.Error($"Elasticsearch at {host} answered a bulk request with HTTP {reply.Status} ({reply.ErrorSummary()}); {count} events kept, retrying in {Format(delay)}");
+                    Report(outcome, LogLevel.Error, $"Elasticsearch at {host} answered a bulk request with HTTP {reply.Status} ({reply.ErrorSummary()}); {count} events kept, retrying in {Format(delay)}");
                     return included;
                 }
             }
@@ -346,7 +346,7 @@ public sealed class ElasticsearchOutput : IOutput
 
             _metrics.Dropped.Increment();
             outcome.Drop(1);
-            _log.Error($"dropping a {evt.Dataset} event ({evt.Action}): {problem}");
+            Report(outcome, LogLevel.Error, $"dropping a {evt.Dataset} event ({evt.Action}): {problem}");
         }
 
         encoder.Finish();
@@ -365,13 +365,13 @@ public sealed class ElasticsearchOutput : IOutput
         {
             _metrics.Failed.Add(events.Count);
             var parseDelay = MarkFailed(host, authentication: false, disconnect: true);
-            _log.Error($"cannot read the bulk reply from {host}: {e.Message}; {events.Count} events kept, retrying in {Format(parseDelay)}");
+            Report(outcome, LogLevel.Error, $"cannot read the bulk reply from {host}: {e.Message}; {events.Count} events kept, retrying in {Format(parseDelay)}");
             return events;
         }
 
         if (results.Count != events.Count)
         {
-            _log.Error($"the bulk reply from {host} has {results.Count} items for {events.Count} documents; retrying the unanswered ones");
+            Report(outcome, LogLevel.Error, $"the bulk reply from {host} has {results.Count} items for {events.Count} documents; retrying the unanswered ones");
         }
 
         int acked = 0, duplicates = 0, dropped = 0, tooMany = 0, serverErrors = 0;
@@ -409,7 +409,7 @@ public sealed class ElasticsearchOutput : IOutput
                 evt.Attempts++;
                 if (_settings.MaxRetries >= 0 && evt.Attempts > _settings.MaxRetries)
                 {
-                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})"))
+                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})", outcome))
                     {
                         (deadLetter ??= new()).Add(evt);
                     }
@@ -423,7 +423,7 @@ public sealed class ElasticsearchOutput : IOutput
                     retry.Add(evt);
                 }
             }
-            else if (NonIndexable(evt, item, ""))
+            else if (NonIndexable(evt, item, "", outcome))
             {
                 (deadLetter ??= new()).Add(evt);
             }
@@ -454,32 +454,32 @@ public sealed class ElasticsearchOutput : IOutput
 
         var progress = acked + duplicates + dropped + (deadLetter?.Count ?? 0) > 0;
         var delay = progress ? MarkPartial(host) : MarkFailed(host, authentication: false, disconnect: false);
-        _log.Warn($"{retry.Count} of {events.Count} events were not indexed by {host} ({tooMany} × 429 Too Many Requests, {serverErrors} × 5xx{(firstFailure is { } f ? "; first: " + f.Describe() : "")}); retrying in {Format(delay)}");
+        Report(outcome, LogLevel.Warning, $"{retry.Count} of {events.Count} events were not indexed by {host} ({tooMany} × 429 Too Many Requests, {serverErrors} × 5xx{(firstFailure is { } f ? "; first: " + f.Describe() : "")}); retrying in {Format(delay)}");
         outcome.Retry(retry, backoff: true);
         return null;
     }
 
     /// <summary>Applies non_indexable_policy; true when the event goes to the dead-letter index.</summary>
-    private bool NonIndexable(Event evt, BulkItemResult item, string attempts)
+    private bool NonIndexable(Event evt, BulkItemResult item, string attempts, PublishOutcome outcome)
     {
         if (_settings.NonIndexable.DeadLetterIndex is { } deadLetterIndex)
         {
             if (_deadLetters.TryGetValue(evt, out _))
             {
-                _log.Error($"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
+                Report(outcome, LogLevel.Error, $"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
                 return false;
             }
 
-            _log.Warn($"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
+            Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
             _deadLetters.AddOrUpdate(evt, new DeadLetterMark(item.Status, item.ErrorJson ?? item.Describe()));
             return true;
         }
 
-        _log.Warn($"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
+        Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
         return false;
     }
 
-    private async Task<bool> ConnectAsync(HostState host, CancellationToken cancellationToken)
+    private async Task<bool> ConnectAsync(HostState host, PublishOutcome outcome, CancellationToken cancellationToken)
     {
         try
         {
@@ -489,7 +489,7 @@ public sealed class ElasticsearchOutput : IOutput
         catch (ConnectFailure failure)
         {
             var connectDelay = MarkFailed(host, failure.Kind == ConnectFailureKind.Authentication, disconnect: true);
-            _log.Error($"{failure.Message}; retrying in {Format(connectDelay)}");
+            Report(outcome, LogLevel.Error, $"{failure.Message}; retrying in {Format(connectDelay)}");
             return false;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -523,7 +523,7 @@ public sealed class ElasticsearchOutput : IOutput
             catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or TimeoutException or AuthenticationException)
             {
                 var templateDelay = MarkFailed(host, authentication: false, disconnect: true);
-                _log.Error($"cannot load the index template into {host}: {_transport.DescribeFailure(e)}; retrying in {Format(templateDelay)}");
+                Report(outcome, LogLevel.Error, $"cannot load the index template into {host}: {_transport.DescribeFailure(e)}; retrying in {Format(templateDelay)}");
                 return false;
             }
             finally
@@ -679,6 +679,13 @@ public sealed class ElasticsearchOutput : IOutput
             _settings.EscapeHtml,
             _settings.NonIndexable.DeadLetterIndex,
             _deadLetters);
+    }
+
+    /// <summary>Logs a problem and keeps it as the batch's <see cref="PublishResult.Error"/>.</summary>
+    private void Report(PublishOutcome outcome, LogLevel level, string message)
+    {
+        _log.Write(level, message);
+        outcome.Fail(message);
     }
 
     private static List<Event> Slice(List<Event> events, int start, int count) => events.GetRange(start, count);

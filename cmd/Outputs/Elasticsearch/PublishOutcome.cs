@@ -9,6 +9,7 @@ internal sealed class PublishOutcome
     private readonly List<Event> _retry = new();
     private int _acked;
     private int _dropped;
+    private string? _error;
 
     /// <summary>Some retry needs a pause first (failures and 429s; not dead-letter rewrites).</summary>
     public bool NeedsBackoff { get; private set; }
@@ -29,6 +30,15 @@ internal sealed class PublishOutcome
         }
     }
 
+    /// <summary>Remembers the latest problem for <see cref="PublishResult.Error"/>.</summary>
+    public void Fail(string error)
+    {
+        lock (_gate)
+        {
+            _error = error;
+        }
+    }
+
     public void Retry(IEnumerable<Event> events, bool backoff)
     {
         lock (_gate)
@@ -42,7 +52,7 @@ internal sealed class PublishOutcome
     {
         lock (_gate)
         {
-            return new PublishResult(_acked, _dropped, _retry.Count == 0 ? Array.Empty<Event>() : _retry.ToArray());
+            return new PublishResult(_acked, _dropped, _retry.Count == 0 ? Array.Empty<Event>() : _retry.ToArray(), _error);
         }
     }
 }

@@ -48,7 +48,9 @@ public class ElasticsearchOutputTests
         await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\ncompression_level: 0\n");
         var events = TestDocuments.Processes(100);
 
-        await Publishing.UntilSettledAsync(harness.Output, events);
+        var result = await harness.Output.PublishAsync(events, CancellationToken.None);
+        Assert.Equal(100, result.Acked);
+        Assert.Null(result.Error);
 
         AssertIndexedExactly(es, Index, events);
         var bulk = es.Requests.Single(r => r.Path == "/_bulk");

@@ -320,6 +320,7 @@ public class FaultScenarioTests
         Assert.Equal(5, result.Retry.Count);
         Assert.Equal(0, es.BulkRequestCount);
         Assert.Contains(harness.Log.Messages(LogLevel.Error), m => m.Contains($"refusing to ship to {es.Url.ToString().TrimEnd('/')}: the server is not Elasticsearch", StringComparison.Ordinal));
+        Assert.StartsWith("refusing to ship to", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

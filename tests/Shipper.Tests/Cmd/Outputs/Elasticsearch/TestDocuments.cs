@@ -65,7 +65,7 @@ public static class TestDocuments
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            Writer.Write(writer, evt, evt.Module);
+            Writer.Write(writer, evt);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
