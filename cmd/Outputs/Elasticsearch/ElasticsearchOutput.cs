@@ -157,19 +157,31 @@ public sealed class ElasticsearchOutput : IOutput
 
     private async Task PublishChunkAsync(IReadOnlyList<Event> events, PublishOutcome outcome, CancellationToken cancellationToken)
     {
-        try
-        {
-            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            outcome.Retry(events, backoff: false);
-            return;
-        }
-
         var encoder = RentEncoder();
+        var slotTaken = false;
+        IReadOnlyList<Event> pending = events;
         try
         {
+            // Encode before waiting for a request slot, so one batch is encoded while another is in flight.
+            var encoded = Encode(events, encoder, outcome);
+            pending = encoded;
+            if (encoded.Count == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                slotTaken = true;
+            }
+            catch (OperationCanceledException)
+            {
+                outcome.Retry(encoded, backoff: false);
+                return;
+            }
+
+            var bodyMatches = true;
             var hostsTried = 0;
             while (true)
             {
@@ -180,18 +192,22 @@ public sealed class ElasticsearchOutput : IOutput
                 }
                 catch (OperationCanceledException)
                 {
-                    outcome.Retry(events, backoff: false);
+                    outcome.Retry(pending, backoff: false);
                     return;
                 }
 
-                IReadOnlyList<Event>? failed = events;
+                var failed = pending;
                 if (host.Connected || await ConnectAsync(host, outcome, cancellationToken).ConfigureAwait(false))
                 {
-                    failed = await SendAsync(host, events, encoder, outcome, cancellationToken).ConfigureAwait(false);
-                    if (failed is null)
+                    var unsent = await SendAsync(host, pending, bodyMatches, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                    if (unsent is null)
                     {
                         return;
                     }
+
+                    // The encoded body still holds exactly these events unless a 413 split re-encoded it.
+                    bodyMatches = ReferenceEquals(unsent, pending);
+                    failed = unsent;
                 }
 
                 if (cancellationToken.IsCancellationRequested)
@@ -201,9 +217,9 @@ public sealed class ElasticsearchOutput : IOutput
                 }
 
                 // The host failed as a whole: give the batch to another host that is ready now, if any.
+                pending = failed;
                 if (++hostsTried < _hosts.Length && AnyHostReady())
                 {
-                    events = failed;
                     continue;
                 }
 
@@ -214,8 +230,8 @@ public sealed class ElasticsearchOutput : IOutput
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A bug must not lose events or stop the pipeline: log it, keep the events, slow down.
-            Report(outcome, LogLevel.Error, $"unexpected error while publishing {events.Count} events: {e}");
-            outcome.Retry(events, backoff: true);
+            Report(outcome, LogLevel.Error, $"unexpected error while publishing {pending.Count} events: {e}");
+            outcome.Retry(pending, backoff: true);
             lock (_gate)
             {
                 foreach (var host in _hosts)
@@ -227,7 +243,10 @@ public sealed class ElasticsearchOutput : IOutput
         finally
         {
             _encoders.Add(encoder);
-            _slots.Release();
+            if (slotTaken)
+            {
+                _slots.Release();
+            }
         }
     }
 
@@ -235,9 +254,9 @@ public sealed class ElasticsearchOutput : IOutput
     /// Sends one bulk request (halving it on 413). Returns null when every event is accounted for in
     /// <paramref name="outcome"/>, or the events to retry elsewhere when the host failed as a whole.
     /// </summary>
-    private async Task<IReadOnlyList<Event>?> SendAsync(HostState host, IReadOnlyList<Event> events, BulkEncoder encoder, PublishOutcome outcome, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Event>?> SendAsync(HostState host, IReadOnlyList<Event> events, bool encoded, BulkEncoder encoder, PublishOutcome outcome, CancellationToken cancellationToken)
     {
-        var included = Encode(events, encoder, outcome);
+        var included = encoded ? events : Encode(events, encoder, outcome);
         if (included.Count == 0)
         {
             return null;
@@ -288,7 +307,7 @@ public sealed class ElasticsearchOutput : IOutput
                     var half = count / 2;
                     var first = Slice(included, 0, half);
                     var second = Slice(included, half, count - half);
-                    var failedFirst = await SendAsync(host, first, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                    var failedFirst = await SendAsync(host, first, false, encoder, outcome, cancellationToken).ConfigureAwait(false);
                     if (failedFirst is not null)
                     {
                         var both = new List<Event>(failedFirst);
@@ -296,7 +315,7 @@ public sealed class ElasticsearchOutput : IOutput
                         return both;
                     }
 
-                    return await SendAsync(host, second, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                    return await SendAsync(host, second, false, encoder, outcome, cancellationToken).ConfigureAwait(false);
                 }
 
                 case 401 or 403:
@@ -354,7 +373,7 @@ public sealed class ElasticsearchOutput : IOutput
     }
 
     /// <summary>Pairs the reply's items with the events by position and settles each one.</summary>
-    private IReadOnlyList<Event>? HandleItems(HostState host, List<Event> events, BulkEncoder encoder, EsResponse reply, PublishOutcome outcome)
+    private IReadOnlyList<Event>? HandleItems(HostState host, IReadOnlyList<Event> events, BulkEncoder encoder, EsResponse reply, PublishOutcome outcome)
     {
         var results = encoder.Results;
         try
@@ -688,7 +707,16 @@ public sealed class ElasticsearchOutput : IOutput
         outcome.Fail(message);
     }
 
-    private static List<Event> Slice(List<Event> events, int start, int count) => events.GetRange(start, count);
+    private static List<Event> Slice(IReadOnlyList<Event> events, int start, int count)
+    {
+        var slice = new List<Event>(count);
+        for (var i = start; i < start + count; i++)
+        {
+            slice.Add(events[i]);
+        }
+
+        return slice;
+    }
 
     private static string Format(TimeSpan delay) =>
         delay < TimeSpan.FromSeconds(1) ? $"{(int)delay.TotalMilliseconds}ms" : $"{delay.TotalSeconds:0.#}s";
