@@ -103,6 +103,13 @@ public sealed class BulkEncoder : IDisposable
         _json.Flush();
         var document = _scratch.WrittenSpan;
 
+        // A raw newline (from a body writing raw JSON) would split the document and wreck the whole request.
+        if (document.IndexOf((byte)'\n') >= 0)
+        {
+            problem = "its JSON contains a raw newline, which would break the bulk request";
+            return false;
+        }
+
         if (_deadLetterIndex is not null && _deadLetters.TryGetValue(evt, out var mark))
         {
             WriteDeadLetter(evt, document, mark);

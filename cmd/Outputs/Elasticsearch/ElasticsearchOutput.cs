@@ -31,6 +31,7 @@ namespace Shipper.Outputs.Elasticsearch;
 public sealed class ElasticsearchOutput : IOutput
 {
     private const string FilterPath = "filter_path=errors,items.*.error,items.*.status";
+    private const int DetailedRejectionsPerRequest = 3;
 
     private readonly ElasticsearchSettings _settings;
     private readonly TemplateSettings _templateSettings;
@@ -393,7 +394,7 @@ public sealed class ElasticsearchOutput : IOutput
             Report(outcome, LogLevel.Error, $"the bulk reply from {host} has {results.Count} items for {events.Count} documents; retrying the unanswered ones");
         }
 
-        int acked = 0, duplicates = 0, dropped = 0, tooMany = 0, serverErrors = 0;
+        int acked = 0, duplicates = 0, dropped = 0, tooMany = 0, serverErrors = 0, rejected = 0;
         var retry = new List<Event>();
         List<Event>? deadLetter = null;
         BulkItemResult? firstFailure = null;
@@ -428,7 +429,7 @@ public sealed class ElasticsearchOutput : IOutput
                 evt.Attempts++;
                 if (_settings.MaxRetries >= 0 && evt.Attempts > _settings.MaxRetries)
                 {
-                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})", outcome))
+                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})", outcome, ref rejected))
                     {
                         (deadLetter ??= new()).Add(evt);
                     }
@@ -442,7 +443,7 @@ public sealed class ElasticsearchOutput : IOutput
                     retry.Add(evt);
                 }
             }
-            else if (NonIndexable(evt, item, "", outcome))
+            else if (NonIndexable(evt, item, "", outcome, ref rejected))
             {
                 (deadLetter ??= new()).Add(evt);
             }
@@ -450,6 +451,11 @@ public sealed class ElasticsearchOutput : IOutput
             {
                 dropped++;
             }
+        }
+
+        if (rejected > DetailedRejectionsPerRequest)
+        {
+            Report(outcome, LogLevel.Warning, $"{rejected - DetailedRejectionsPerRequest} more events of this request were rejected by {host} ({rejected} in all; {dropped} dropped, {deadLetter?.Count ?? 0} sent to the dead letter index)");
         }
 
         _metrics.Acked.Add(acked);
@@ -479,22 +485,36 @@ public sealed class ElasticsearchOutput : IOutput
     }
 
     /// <summary>Applies non_indexable_policy; true when the event goes to the dead-letter index.</summary>
-    private bool NonIndexable(Event evt, BulkItemResult item, string attempts, PublishOutcome outcome)
+    private bool NonIndexable(Event evt, BulkItemResult item, string attempts, PublishOutcome outcome, ref int logged)
     {
+        // A mapping conflict can hit every event of a busy shipper: detail a few per request, count the rest.
+        var log = logged++ < DetailedRejectionsPerRequest;
         if (_settings.NonIndexable.DeadLetterIndex is { } deadLetterIndex)
         {
             if (_deadLetters.TryGetValue(evt, out _))
             {
-                Report(outcome, LogLevel.Error, $"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
+                if (log)
+                {
+                    Report(outcome, LogLevel.Error, $"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
+                }
+
                 return false;
             }
 
-            Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
+            if (log)
+            {
+                Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
+            }
+
             _deadLetters.AddOrUpdate(evt, new DeadLetterMark(item.Status, item.ErrorJson ?? item.Describe()));
             return true;
         }
 
-        Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
+        if (log)
+        {
+            Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
+        }
+
         return false;
     }
 

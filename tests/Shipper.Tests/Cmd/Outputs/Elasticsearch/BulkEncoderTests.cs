@@ -126,4 +126,32 @@ public class BulkEncoderTests
         using var doc = JsonDocument.Parse(Lines(encoder, gzip: false)[3199]);
         Assert.Equal("e-1599", doc.RootElement.GetProperty("process").GetProperty("entity_id").GetString());
     }
+
+    [Fact]
+    public void ADocumentWithARawNewlineIsRefused()
+    {
+        using var encoder = Encoder(0);
+        var evt = new Event
+        {
+            Timestamp = DateTime.UtcNow,
+            Module = "system",
+            Dataset = "process",
+            Action = "process_started",
+            Categories = new[] { "process" },
+            Types = new[] { "start" },
+            Body = new RawBody(),
+        };
+        encoder.Begin();
+        Assert.False(encoder.TryAdd(evt, out var problem));
+        Assert.Contains("raw newline", problem, StringComparison.Ordinal);
+    }
+
+    private sealed class RawBody : IEventBody
+    {
+        public void WriteFields(Utf8JsonWriter writer)
+        {
+            writer.WritePropertyName("labels");
+            writer.WriteRawValue("{\n\"a\": 1}", skipInputValidation: true);
+        }
+    }
 }
