@@ -3,8 +3,11 @@ using Shipper.Module.Monitoring;
 namespace Shipper.Outputs.Elasticsearch;
 
 /// <summary>
-/// The output's metrics with libbeat's names (without the <c>libbeat.</c> prefix): events by outcome, bytes
-/// on the wire (counted on the socket, so TLS and HTTP framing included), and bulk request latency.
+/// The output's own metrics. The publisher already counts <c>output.events.{batches,total,acked,failed,dropped}</c>
+/// per PublishAsync call for every output, so these add what only the Elasticsearch output knows, with
+/// libbeat's names where libbeat has them: <c>output.events.{duplicates,toomany,active,dead_letter}</c>,
+/// bytes on the wire (counted on the socket, so TLS and HTTP framing included), and per bulk request
+/// <c>output.bulk.{requests,events,acked,failed,dropped}</c> and latency.
 /// </summary>
 public sealed class OutputMetrics
 {
@@ -13,11 +16,11 @@ public sealed class OutputMetrics
 
     public OutputMetrics(MetricsRegistry registry)
     {
-        Batches = registry.Counter("output.events.batches");
-        Total = registry.Counter("output.events.total");
-        Acked = registry.Counter("output.events.acked");
-        Failed = registry.Counter("output.events.failed");
-        Dropped = registry.Counter("output.events.dropped");
+        Batches = registry.Counter("output.bulk.requests");
+        Total = registry.Counter("output.bulk.events");
+        Acked = registry.Counter("output.bulk.acked");
+        Failed = registry.Counter("output.bulk.failed");
+        Dropped = registry.Counter("output.bulk.dropped");
         Duplicates = registry.Counter("output.events.duplicates");
         TooMany = registry.Counter("output.events.toomany");
         DeadLettered = registry.Counter("output.events.dead_letter");
@@ -40,9 +43,10 @@ public sealed class OutputMetrics
     /// <summary>Events sent in bulk requests (each attempt counts).</summary>
     public Counter Total { get; }
 
+    /// <summary>Items answered 2xx (duplicates are counted apart, as libbeat does).</summary>
     public Counter Acked { get; }
 
-    /// <summary>Events that will be retried: per-item 429/5xx and every event of a failed request.</summary>
+    /// <summary>Events that will be retried: per-item 429/5xx and every event of a failed request (each attempt counts).</summary>
     public Counter Failed { get; }
 
     /// <summary>Events given up on: rejected by Elasticsearch under the drop policy, too large, or not formattable.</summary>

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Shipper.Config;
 using Shipper.IndexManagement;
 using Shipper.Module.Config;
 using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Outputs.Elasticsearch;
+using Shipper.Publisher;
 using Shipper.Tests.Cmd.Outputs.Elasticsearch;
 using Shipper.Tests.Cmd.Outputs.Elasticsearch.Loopback;
 
@@ -51,7 +53,13 @@ public static class ElasticsearchBenchmark
         Console.WriteLine($"{"compression",-12} {"worker",6} {"loops",6} {"docs/s",10} {"cpu s/10k",10} {"bytes/doc",10} {"alloc B/doc",12} {"server cpu s/10k",17}");
         foreach (var (compression, worker, loops) in new[] { (1, 1, 1), (1, 1, 2), (0, 1, 2), (1, 2, 3), (0, 2, 3), (5, 1, 2), (9, 1, 2) })
         {
-            await RunOneAsync(url, server, compression, worker, loops, docs);
+            await RunOneAsync(url, server, compression, worker, loops, docs, throughPipeline: false);
+        }
+
+        Console.WriteLine("through the publisher (Pipeline: queue.mem 3200/1600, one producer, batch = bulk_max_size, pipeline workers = loops):");
+        foreach (var (compression, worker, loops) in new[] { (1, 1, 1), (1, 1, 2), (0, 1, 2), (1, 2, 3) })
+        {
+            await RunOneAsync(url, server, compression, worker, loops, docs, throughPipeline: true);
         }
 
         await server.StandardInput.WriteLineAsync("stats");
@@ -62,7 +70,7 @@ public static class ElasticsearchBenchmark
         return 0;
     }
 
-    private static async Task RunOneAsync(string url, Process server, int compression, int worker, int loops, int docs)
+    private static async Task RunOneAsync(string url, Process server, int compression, int worker, int loops, int docs, bool throughPipeline)
     {
         var metrics = new MetricsRegistry();
         var section = new ConfigSection(new ConfigMap("output.elasticsearch", SourceLocation.None), new ConfigReadTracker());
@@ -73,8 +81,18 @@ public static class ElasticsearchBenchmark
         await using var output = new ElasticsearchOutput(settings, TemplateSettings.Default, TestDocuments.Writer, metrics, Logger.Null, TimeProvider.System);
 
         var pool = Pool();
+        Pipeline? pipeline = null;
+        if (throughPipeline)
+        {
+            pipeline = new Pipeline(new QueueSettings(3200, 1600, TimeSpan.FromSeconds(10)), output, settings.BulkMaxSize, loops, metrics, Logger.Null, TimeProvider.System);
+            pipeline.Start();
+        }
 
-        await PublishAsync(output, pool, loops, settings.BulkMaxSize, 64_000); // warm-up: JIT, connections, template
+        Func<int, Task> publish = pipeline is null
+            ? count => PublishAsync(output, pool, loops, settings.BulkMaxSize, count)
+            : count => ProduceAsync(pipeline, metrics, pool, count);
+
+        await publish(64_000); // warm-up: JIT, connections, template
         var written = metrics.Counter("output.write.bytes").Value;
         var self = Process.GetCurrentProcess();
         self.Refresh();
@@ -84,7 +102,7 @@ public static class ElasticsearchBenchmark
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
 
-        await PublishAsync(output, pool, loops, settings.BulkMaxSize, docs);
+        await publish(docs);
 
         watch.Stop();
         self.Refresh();
@@ -95,6 +113,22 @@ public static class ElasticsearchBenchmark
         var alloc = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         Console.WriteLine(
             $"{(compression == 0 ? "off" : "gzip " + compression),-12} {worker,6} {loops,6} {docs / watch.Elapsed.TotalSeconds,10:N0} {cpuSeconds * 10_000 / docs,10:0.000} {(double)bytes / docs,10:0.0} {(double)alloc / docs,12:0} {serverSeconds * 10_000 / docs,17:0.000}");
+    }
+
+    /// <summary>One producer feeding the real publisher, as a dataset does; done when the queue acked them all.</summary>
+    private static async Task ProduceAsync(Pipeline pipeline, MetricsRegistry metrics, Event[] pool, int total)
+    {
+        var acked = metrics.Counter("pipeline.queue.acked");
+        var target = acked.Value + total;
+        for (var i = 0; i < total; i++)
+        {
+            await pipeline.PublishAsync(pool[i % pool.Length], CancellationToken.None);
+        }
+
+        while (acked.Value < target)
+        {
+            await Task.Delay(1);
+        }
     }
 
     private static async Task PublishAsync(ElasticsearchOutput output, Event[] pool, int loops, int batchSize, int total)

@@ -33,8 +33,8 @@ public class ElasticsearchOutputTests
         }
 
         Assert.True(es.Templates.ContainsKey(Index), "the index template is loaded on first connect");
-        Assert.Equal(3000, harness.Metric("output.events.acked"));
-        Assert.Equal(2, harness.Metric("output.events.batches"));
+        Assert.Equal(3000, harness.Metric("output.bulk.acked"));
+        Assert.Equal(2, harness.Metric("output.bulk.requests"));
         Assert.Equal(0, harness.Metric("output.events.active"));
         Assert.True(harness.Metric("output.write.bytes") > bulks.Sum(b => b.WireBytes));
         Assert.True(harness.Metric("output.read.bytes") > 0);

@@ -44,8 +44,8 @@ public class FaultScenarioTests
         ElasticsearchOutputTests.AssertIndexedExactly(es, Index, events);
         Assert.True(rejected > 400, $"only {rejected} items were rejected");
         Assert.Equal(rejected, harness.Metric("output.events.toomany"));
-        Assert.Equal(rejected, harness.Metric("output.events.failed"));
-        Assert.Equal(2000, harness.Metric("output.events.acked"));
+        Assert.Equal(rejected, harness.Metric("output.bulk.failed"));
+        Assert.Equal(2000, harness.Metric("output.bulk.acked"));
         Assert.Contains(harness.Log.Messages(LogLevel.Warning), m => m.Contains("429 Too Many Requests", StringComparison.Ordinal));
     }
 
@@ -62,7 +62,7 @@ public class FaultScenarioTests
         Assert.Equal(1000, totals.Acked);
         ElasticsearchOutputTests.AssertIndexedExactly(es, Index, events);
         Assert.Equal(4, es.BulkRequestCount);
-        Assert.Equal(3000, harness.Metric("output.events.failed"));
+        Assert.Equal(3000, harness.Metric("output.bulk.failed"));
         var errors = harness.Log.Messages(LogLevel.Error).ToList();
         Assert.Equal(3, errors.Count(m => m.Contains("HTTP 503", StringComparison.Ordinal) && m.Contains("unavailable_shards_exception", StringComparison.Ordinal)));
     }
@@ -112,7 +112,7 @@ public class FaultScenarioTests
 
         Assert.Equal(0, totals.Acked);
         Assert.Equal(4, totals.Dropped);
-        Assert.Equal(4, harness.Metric("output.events.dropped"));
+        Assert.Equal(4, harness.Metric("output.bulk.dropped"));
         Assert.Contains(harness.Log.Messages(LogLevel.Error), m => m.Contains("single event", StringComparison.Ordinal) && m.Contains("413", StringComparison.Ordinal));
     }
 
@@ -129,7 +129,7 @@ public class FaultScenarioTests
         Assert.Equal(300, totals.Acked);
         Assert.Equal(7, totals.Dropped);
         ElasticsearchOutputTests.AssertIndexedExactly(es, Index, good);
-        Assert.Equal(7, harness.Metric("output.events.dropped"));
+        Assert.Equal(7, harness.Metric("output.bulk.dropped"));
         var warnings = harness.Log.Messages(LogLevel.Warning).Where(m => m.Contains("dropping event!", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, warnings.Count);
         Assert.Contains(harness.Log.Messages(LogLevel.Warning), m => m.Contains("4 more events of this request were rejected", StringComparison.Ordinal) && m.Contains("7 in all; 7 dropped", StringComparison.Ordinal));
@@ -164,7 +164,7 @@ public class FaultScenarioTests
         }
 
         Assert.Equal(5, harness.Metric("output.events.dead_letter"));
-        Assert.Equal(0, harness.Metric("output.events.dropped"));
+        Assert.Equal(0, harness.Metric("output.bulk.dropped"));
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public class FaultScenarioTests
 
         Assert.Equal(100, totals.Acked);
         Assert.Equal(10, harness.Metric("output.events.duplicates"));
-        Assert.Equal(90, harness.Metric("output.events.acked"));
+        Assert.Equal(90, harness.Metric("output.bulk.acked"));
         Assert.Equal(90, es.StoredCount);
     }
 
