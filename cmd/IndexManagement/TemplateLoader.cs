@@ -25,7 +25,7 @@ public static class TemplateLoader
             using var exists = await transport.SendAsync(head, cancellationToken).ConfigureAwait(false);
             if (exists.Status == 200)
             {
-                log.Info($"index template '{template.Name}' already exists at {host} and will not be overwritten (setup.template.overwrite: false)");
+                log.Debug($"index template '{template.Name}' already exists at {host} and is kept (setup.template.overwrite: false)");
                 return TemplateLoadResult.AlreadyExists;
             }
 

@@ -536,7 +536,9 @@ public sealed class ElasticsearchOutput : IOutput
             return false;
         }
 
-        if (_template is not null && !Volatile.Read(ref _templateLoaded))
+        // As libbeat: on every (re)connect make sure the template is there (a HEAD request), so a cluster
+        // that lost it gets it back; with overwrite the PUT happens once per run, not on every reconnect.
+        if (_template is not null && !(_templateSettings.Overwrite && Volatile.Read(ref _templateLoaded)))
         {
             try
             {
@@ -549,9 +551,14 @@ public sealed class ElasticsearchOutput : IOutput
 
             try
             {
-                if (!_templateLoaded)
+                if (!(_templateSettings.Overwrite && _templateLoaded))
                 {
-                    await TemplateLoader.LoadAsync(_transport, host.Host, _template, _templateSettings.Overwrite, _log, cancellationToken).ConfigureAwait(false);
+                    var result = await TemplateLoader.LoadAsync(_transport, host.Host, _template, _templateSettings.Overwrite, _log, cancellationToken).ConfigureAwait(false);
+                    if (result == TemplateLoadResult.AlreadyExists && !_templateLoaded)
+                    {
+                        _log.Info($"index template '{_template.Name}' already exists at {host}; kept as it is (setup.template.overwrite: false)");
+                    }
+
                     Volatile.Write(ref _templateLoaded, true);
                 }
             }

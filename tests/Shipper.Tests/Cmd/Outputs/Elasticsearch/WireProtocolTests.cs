@@ -80,6 +80,24 @@ public class WireProtocolTests
     }
 
     [Fact]
+    public async Task ALostTemplateIsLoadedAgainOnReconnect()
+    {
+        await using var es = await LoopbackElasticsearch.StartAsync();
+        await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\nbackoff.init: 1ms\nbackoff.max: 5ms\n");
+        await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(5));
+        using var client = new HttpClient();
+        var name = "shipper-" + Shipper.Events.BuildInfo.Version;
+        Assert.True((await client.DeleteAsync(new Uri(es.Url, "/_index_template/" + name))).IsSuccessStatusCode);
+        Assert.Empty(es.Templates);
+
+        es.BulkFaults = n => n == 2 ? new BulkFault.DropConnection() : null;
+        await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(5, first: 5));
+
+        Assert.True(es.Templates.ContainsKey(name));
+        Assert.Equal(10, es.StoredCount);
+    }
+
+    [Fact]
     public async Task TemplateLoadingCanBeDisabled()
     {
         await using var es = await LoopbackElasticsearch.StartAsync();

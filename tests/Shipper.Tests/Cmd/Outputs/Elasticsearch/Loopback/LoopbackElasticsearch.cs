@@ -177,6 +177,7 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
                 ("HEAD", ["_index_template", var name]) => _templates.ContainsKey(name) ? 200 : 404,
                 ("GET", ["_index_template", var name]) => await GetTemplateAsync(context, name),
                 ("PUT" or "POST", ["_index_template", var name]) => await PutTemplateAsync(context, name, body),
+                ("DELETE", ["_index_template", var name]) => await DeleteTemplateAsync(context, name),
                 ("PUT", ["_data_stream", var name]) => await PutDataStreamAsync(context, name),
                 _ => await NoHandlerAsync(context, path),
             };
@@ -369,6 +370,18 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
         {
             await WriteErrorAsync(context, 400, "illegal_argument_exception", conflict);
             return 400;
+        }
+
+        await WriteJsonAsync(context, 200, new JsonObject { ["acknowledged"] = true });
+        return 200;
+    }
+
+    private async Task<int> DeleteTemplateAsync(HttpContext context, string name)
+    {
+        if (!_templates.TryRemove(name, out _))
+        {
+            await WriteErrorAsync(context, 404, "resource_not_found_exception", $"index_template [{name}] missing");
+            return 404;
         }
 
         await WriteJsonAsync(context, 200, new JsonObject { ["acknowledged"] = true });
