@@ -52,6 +52,9 @@ public sealed class ProcessDataset : IDataset
 
     public string GroupPath { get; init; } = "/etc/group";
 
+    /// <summary>How long the tracker lets events and deadlines gather before a pass (see <see cref="ProcessTracker.Coalescing"/>).</summary>
+    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Test hook: called with the event source once it is started.</summary>
     internal Action<IProcessEventSource>? SourceStarted { get; init; }
 
@@ -70,7 +73,10 @@ public sealed class ProcessDataset : IDataset
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer);
+        using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer)
+        {
+            Coalescing = Coalescing,
+        };
         var mapper = new ProcessDocumentMapper(
             _context.HostId,
             StartTimeClock.FromProcStat(BootClock.Shared.ClockTicksPerSecond),
