@@ -1,7 +1,180 @@
+using System.Runtime.InteropServices;
+using Shipper.Config;
+using Shipper.Events;
+using Shipper.Module.Config;
+using Shipper.Module.Registry;
+using Shipper.Worker;
+
 namespace Shipper.Cli;
 
-// SKELETON: the CLI lands with the foundation issue.
+/// <summary>
+/// The <c>shipper</c> command: verbs and exit codes as beats have them. 0 is success, 1 a config or usage
+/// error (the message names the setting and where it is), 2 and above runtime failures. A user error never
+/// prints a stack trace.
+/// </summary>
 public static class CommandLine
 {
-    public static int Run(string[] args) => 0;
+    public const int ExitOk = 0;
+    public const int ExitConfigError = 1;
+    public const int ExitRuntimeFailure = 2;
+
+    public const string Usage = """
+        Usage: shipper [command] [flags]
+
+        Commands:
+          run                     Run the shipper (the default)
+          test config             Check the configuration and print "Config OK"
+          test output             Check that the configured output can be reached
+          export config           Print the effective configuration (secrets redacted)
+          export template         Print the Elasticsearch index template built from fields.yml
+          setup --index-management  Load the index template into Elasticsearch
+          version                 Print version information
+
+        Flags:
+          -c FILE                 Configuration file (default shipper.yml in --path.config)
+          -e                      Log to stderr instead of files
+          -d SELECTORS            Enable debug logging for these selectors ("*" for all), comma separated
+          -E key=value            Override a setting (repeatable; values are typed like YAML)
+          --path.home DIR         Home directory (default: the binary's directory)
+          --path.config DIR       Configuration directory (default: path.home)
+          --path.data DIR         Data directory (default: path.home/data)
+          --path.logs DIR         Logs directory (default: path.home/logs)
+          --strict.perms=BOOL     Refuse config files writable by others (default true)
+          --disable-watchdog      Run modules in this process without a watcher
+          -h, --help              Show this help
+        """;
+
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error, Console.OpenStandardOutput());
+
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Stream documentStream)
+    {
+        CliOptions options;
+        try
+        {
+            options = CliParser.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"Error: {e.Message}");
+            stderr.WriteLine(Usage);
+            return ExitConfigError;
+        }
+
+        if (options.Help)
+        {
+            stdout.WriteLine(Usage);
+            return ExitOk;
+        }
+
+        var verb = string.Join(' ', options.Verb);
+        try
+        {
+            return verb switch
+            {
+                "" or "run" => RunShipper(options, stderr, documentStream),
+                "test config" => TestConfig(options, stdout),
+                "export config" => ExportConfig(options, stdout),
+                "version" => PrintVersion(stdout),
+                "help" => PrintUsage(stdout),
+                _ => throw new UsageException($"unknown command '{verb}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"Error: {e.Message}");
+            stderr.WriteLine(Usage);
+            return ExitConfigError;
+        }
+        catch (ConfigException e)
+        {
+            stderr.WriteLine($"Exiting: {e.Message}");
+            return ExitConfigError;
+        }
+    }
+
+    public static ShipperSettings LoadSettings(CliOptions options) =>
+        ConfigLoader.Load(
+            options.ConfigFile,
+            options.ConfigFileGiven,
+            options.Overrides,
+            new PathSettings(options.PathHome, options.PathConfig, options.PathData, options.PathLogs),
+            options.StrictPerms);
+
+    private static int TestConfig(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
+        worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        foreach (var line in settings.Ignored)
+        {
+            stdout.WriteLine($"Warning: {line}");
+        }
+
+        stdout.WriteLine("Config OK");
+        return ExitOk;
+    }
+
+    private static int ExportConfig(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        ConfigExporter.Write(settings.Root, stdout);
+        return ExitOk;
+    }
+
+    private static int PrintVersion(TextWriter stdout)
+    {
+        stdout.WriteLine($"shipper version {BuildInfo.Version} (commit {BuildInfo.Commit}), .NET {Environment.Version}, linux/{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+        return ExitOk;
+    }
+
+    private static int PrintUsage(TextWriter stdout)
+    {
+        stdout.WriteLine(Usage);
+        return ExitOk;
+    }
+
+    private static int RunShipper(CliOptions options, TextWriter stderr, Stream documentStream)
+    {
+        var settings = LoadSettings(options);
+        var worker = ShipperWorker.Build(settings, new WorkerOptions
+        {
+            LogToStderr = options.LogToStderr,
+            DebugSelectors = options.DebugSelectors,
+            Stdout = documentStream,
+            Stderr = stderr,
+        }, BuiltInDatasets.Create());
+
+        using var stop = new CancellationTokenSource();
+        void OnStop(PosixSignalContext context)
+        {
+            context.Cancel = true; // drain instead of dying
+            worker.Log.Info($"received {context.Signal}, shutting down");
+            stop.Cancel();
+        }
+
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStop);
+        using var sigusr1 = PosixSignalRegistration.Create((PosixSignal)10, _ =>
+        {
+            foreach (var line in worker.Diagnostics())
+            {
+                worker.Log.Info("diagnostics: " + line);
+            }
+        });
+
+        try
+        {
+            return worker.RunAsync(stop.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            worker.Log.Error($"shipper failed: {e}");
+            stderr.WriteLine($"Exiting: {e.Message}");
+            return ExitRuntimeFailure;
+        }
+        finally
+        {
+            worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
 }

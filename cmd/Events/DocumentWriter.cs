@@ -111,8 +111,8 @@ public sealed class DocumentWriter
 
     public HostInfo Host { get; }
 
-    /// <summary>Writes one document as a single JSON object.</summary>
-    public void Write(Utf8JsonWriter writer, Event evt, string service)
+    /// <summary>Writes one document as a single JSON object; <c>service.type</c> is the event's module, as in beats.</summary>
+    public void Write(Utf8JsonWriter writer, Event evt)
     {
         writer.WriteStartObject();
         writer.WritePropertyName(TimestampKey);
@@ -147,7 +147,7 @@ public sealed class DocumentWriter
         writer.WriteEndObject();
 
         writer.WriteStartObject(ServiceKey);
-        writer.WriteString(TypeKey, service);
+        writer.WriteString(TypeKey, evt.Module);
         writer.WriteEndObject();
 
         evt.Body.WriteFields(writer);

@@ -8,11 +8,12 @@ namespace Shipper.Outputs;
 /// </summary>
 public sealed class PublishResult
 {
-    public PublishResult(int acked, int dropped, IReadOnlyList<Event> retry)
+    public PublishResult(int acked, int dropped, IReadOnlyList<Event> retry, string? error = null)
     {
         Acked = acked;
         Dropped = dropped;
         Retry = retry;
+        Error = error;
     }
 
     public int Acked { get; }
@@ -20,6 +21,9 @@ public sealed class PublishResult
     public int Dropped { get; }
 
     public IReadOnlyList<Event> Retry { get; }
+
+    /// <summary>The output's last error in words (for logs and the publisher-stall watchdog); null when all went well.</summary>
+    public string? Error { get; }
 
     public static PublishResult AllAcked(int count) => new(count, 0, Array.Empty<Event>());
 }

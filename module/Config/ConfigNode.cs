@@ -9,13 +9,13 @@ public abstract class ConfigNode
         Location = location;
     }
 
-    public string Path { get; internal set; }
+    public string Path { get; set; }
 
-    public SourceLocation Location { get; internal set; }
+    public SourceLocation Location { get; set; }
 
     public abstract string KindName { get; }
 
     public ConfigException Error(string problem) => new(Path, Location, problem);
 
-    internal static string Join(string parent, string key) => parent.Length == 0 ? key : parent + "." + key;
+    public static string Join(string parent, string key) => parent.Length == 0 ? key : parent + "." + key;
 }

@@ -24,8 +24,8 @@ public sealed class ConfigReadTracker
 
     private ConfigNode? FindUnconsumed(ConfigNode node)
     {
-        // A map is a container: reading it does not make its unknown children known.
-        if (_consumed.Contains(node) && node is not ConfigMap)
+        // Maps and lists are containers: reading one does not make its unknown children known.
+        if (_consumed.Contains(node) && node is ConfigScalar)
         {
             return null;
         }

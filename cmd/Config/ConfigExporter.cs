@@ -1,0 +1,81 @@
+using Shipper.Module.Config;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace Shipper.Config;
+
+/// <summary>
+/// Writes the effective configuration (file plus overrides, variables expanded) as YAML for
+/// <c>shipper export config</c>, with every secret replaced by <c>[redacted]</c>.
+/// </summary>
+public static class ConfigExporter
+{
+    /// <summary>Keys whose values are secrets wherever they appear.</summary>
+    private static readonly string[] SecretKeys = { "password", "api_key", "key_passphrase", "passphrase", "token", "secret", "secret_key", "access_key_id", "secret_access_key", "authorization" };
+
+    public const string Redacted = "[redacted]";
+
+    public static void Write(ConfigMap root, TextWriter output)
+    {
+        var emitter = new Emitter(output);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart());
+        WriteNode(emitter, root, "");
+        emitter.Emit(new DocumentEnd(isImplicit: true));
+        emitter.Emit(new StreamEnd());
+    }
+
+    public static bool IsSecret(string key)
+    {
+        foreach (var secret in SecretKeys)
+        {
+            if (string.Equals(key, secret, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void WriteNode(IEmitter emitter, ConfigNode node, string key)
+    {
+        switch (node)
+        {
+            case ConfigMap map:
+                emitter.Emit(new MappingStart());
+                foreach (var (k, v) in map.Entries)
+                {
+                    emitter.Emit(new Scalar(k));
+                    WriteNode(emitter, v, k);
+                }
+
+                emitter.Emit(new MappingEnd());
+                break;
+            case ConfigList list:
+                emitter.Emit(new SequenceStart(AnchorName.Empty, TagName.Empty, isImplicit: true, SequenceStyle.Any));
+                foreach (var item in list.Items)
+                {
+                    WriteNode(emitter, item, key);
+                }
+
+                emitter.Emit(new SequenceEnd());
+                break;
+            case ConfigScalar scalar:
+                if (IsSecret(key) && !scalar.IsNull)
+                {
+                    emitter.Emit(new Scalar(Redacted));
+                }
+                else if (scalar.IsQuoted)
+                {
+                    emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, scalar.Value, ScalarStyle.DoubleQuoted, isPlainImplicit: false, isQuotedImplicit: true));
+                }
+                else
+                {
+                    emitter.Emit(new Scalar(scalar.Value));
+                }
+
+                break;
+        }
+    }
+}

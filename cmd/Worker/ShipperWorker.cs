@@ -1,0 +1,286 @@
+using Shipper.Config;
+using Shipper.Events;
+using Shipper.Logging;
+using Shipper.Module.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+using Shipper.Module.Registry;
+using Shipper.Monitoring;
+using Shipper.Outputs;
+using Shipper.Outputs.Console;
+using Shipper.Publisher;
+
+namespace Shipper.Worker;
+
+/// <summary>
+/// The worker: the datasets, the publisher pipeline, the output and the metrics registry, built from the
+/// settings and run until stopped. Building validates everything (every dataset and the output parse their
+/// settings; any key nobody read is an error) without touching the system, so <c>test config</c> is a build.
+/// </summary>
+public sealed class ShipperWorker : IAsyncDisposable
+{
+    private readonly List<IDataset> _datasets;
+    private readonly LogWriter? _logWriter;
+
+    private ShipperWorker(ShipperSettings settings, Logger log, LogWriter? logWriter, MetricsRegistry metrics, AgentInfo agent, HostInfo host, List<IDataset> datasets, IOutput output, Pipeline pipeline, TimeProvider time)
+    {
+        Settings = settings;
+        Log = log;
+        _logWriter = logWriter;
+        Metrics = metrics;
+        Agent = agent;
+        Host = host;
+        _datasets = datasets;
+        Output = output;
+        Pipeline = pipeline;
+        Time = time;
+    }
+
+    public ShipperSettings Settings { get; }
+
+    public Logger Log { get; }
+
+    public MetricsRegistry Metrics { get; }
+
+    public AgentInfo Agent { get; }
+
+    public HostInfo Host { get; }
+
+    public IReadOnlyList<IDataset> Datasets => _datasets;
+
+    public IOutput Output { get; }
+
+    public Pipeline Pipeline { get; }
+
+    public TimeProvider Time { get; }
+
+    public static ShipperWorker Build(ShipperSettings settings, WorkerOptions options, DatasetRegistry registry)
+    {
+        LogWriter? logWriter = null;
+        LogSink sink;
+        if (options.LogSink is not null)
+        {
+            sink = options.LogSink;
+        }
+        else if (!options.ForRun)
+        {
+            sink = LogSink.Null;
+        }
+        else
+        {
+            var selectors = new List<string>(settings.Logging.Selectors);
+            selectors.AddRange(options.DebugSelectors);
+            var toStderr = options.LogToStderr || settings.Logging.ToStderr;
+            RotatingFile? file = null;
+            if (!toStderr && settings.Logging.ToFiles)
+            {
+                try
+                {
+                    file = new RotatingFile(settings.Logging.FilesPath ?? settings.Paths.Logs, settings.Logging.FilesName, settings.Logging.RotateEveryBytes, settings.Logging.KeepFiles);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ConfigException("logging.files.path", SourceLocation.None, $"cannot open the log file in {settings.Logging.FilesPath ?? settings.Paths.Logs}: {e.Message}");
+                }
+            }
+
+            logWriter = new LogWriter(settings.Logging.Level, selectors, settings.Logging.Json, toStderr ? options.Stderr : null, file, options.Time);
+            sink = logWriter;
+        }
+
+        var log = new Logger(sink, "shipper");
+        var metrics = new MetricsRegistry();
+        var host = HostInfo.Read(settings.Name);
+        var agent = new AgentInfo
+        {
+            Name = host.Name,
+            Version = BuildInfo.Version,
+            Id = options.ForRun ? AgentMetaFile.LoadOrCreateId(settings.Paths.Data, log, options.Time) : Guid.Empty.ToString(),
+            EphemeralId = Guid.NewGuid().ToString(),
+        };
+
+        var datasets = new List<IDataset>();
+        foreach (var entry in settings.Modules)
+        {
+            if (!entry.Enabled)
+            {
+                MarkAllConsumed(entry.Section);
+                continue;
+            }
+
+            foreach (var name in entry.Datasets)
+            {
+                var context = new DatasetContext
+                {
+                    Config = entry.Section,
+                    Metrics = metrics,
+                    Log = log.Named(entry.Module + "/" + name),
+                    Time = options.Time,
+                    HostId = host.Id,
+                    DataPath = settings.Paths.Data,
+                };
+                datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
+            }
+        }
+
+        if (datasets.Count == 0)
+        {
+            throw new ConfigException("shipper.modules", settings.Root.Location, $"no dataset is enabled; add a module entry such as '- module: system' with 'datasets: [process]' (known: {string.Join(", ", registry.Names)})");
+        }
+
+        var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
+        var (output, batchSize, workers) = CreateOutput(settings, options, documents, metrics, log);
+        settings.Tracker.EnsureAllConsumed(settings.Root);
+        var pipeline = new Pipeline(settings.Queue, output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
+        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time);
+    }
+
+    private static (IOutput Output, int BatchSize, int Workers) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
+    {
+        switch (settings.OutputName)
+        {
+            case "console":
+                var stdout = options.Stdout ?? Stream.Null;
+                return (new ConsoleOutput(settings.Console, stdout, documents, metrics, log.Named("console"), options.Time), Math.Min(settings.Console.BatchSize, settings.Queue.Events), 1);
+            default:
+                throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
+        }
+    }
+
+    private static void MarkAllConsumed(ConfigSection section)
+    {
+        foreach (var (key, _) in section.Map.Entries)
+        {
+            section.Consume(key);
+        }
+    }
+
+    /// <summary>Runs until <paramref name="stop"/> fires, then drains. Returns the process exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        Log.Info($"shipper {BuildInfo.Version} (commit {BuildInfo.Commit}) starting: {_datasets.Count} dataset(s), output {Output.Name}, config {Settings.File}");
+        foreach (var line in Settings.Ignored)
+        {
+            Log.Warn(line);
+        }
+
+        Pipeline.Start();
+        StatsServer? stats = null;
+        if (Settings.Http.Enabled)
+        {
+            stats = new StatsServer(Settings.Http.Host, Settings.Http.Port, Metrics, Agent, Host, State, Log.Named("monitoring"));
+            try
+            {
+                stats.Start();
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                Log.Error($"cannot listen on {Settings.Http.Host}:{Settings.Http.Port} for http monitoring: {e.Message}");
+                return 2;
+            }
+        }
+
+        var reporter = new MetricsLogReporter(Metrics, Log.Named("monitoring"), Settings.Logging.MetricsPeriod, Time);
+        using var reporting = new CancellationTokenSource();
+        var reporterTask = Settings.Logging.MetricsEnabled ? reporter.RunAsync(reporting.Token) : Task.CompletedTask;
+
+        using var datasetStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var running = new List<Task>(_datasets.Count);
+        foreach (var dataset in _datasets)
+        {
+            running.Add(RunDatasetAsync(dataset, datasetStop.Token));
+        }
+
+        var exitCode = 0;
+        var stopped = Task.Delay(Timeout.Infinite, stop);
+        var firstDone = await Task.WhenAny(Task.WhenAny(running), stopped).ConfigureAwait(false);
+        if (firstDone != stopped)
+        {
+            exitCode = 2; // a dataset ended on its own: that is a failure the watcher should see
+        }
+
+        Log.Info("stopping: waiting for datasets to finish");
+        datasetStop.Cancel();
+        try
+        {
+            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.Warn("a dataset did not stop within 5s; draining the queue anyway");
+        }
+
+        var lost = await Pipeline.DrainAsync(Settings.ShutdownTimeout).ConfigureAwait(false);
+        reporting.Cancel();
+        await reporterTask.ConfigureAwait(false);
+        if (stats is not null)
+        {
+            await stats.DisposeAsync().ConfigureAwait(false);
+        }
+
+        reporter.ReportTotals();
+        Log.Info(lost == 0 ? "shipper stopped; every event was delivered" : $"shipper stopped; {lost} events were not delivered");
+        return exitCode;
+    }
+
+    public IEnumerable<string> Diagnostics()
+    {
+        foreach (var line in Pipeline.Diagnostics())
+        {
+            yield return line;
+        }
+
+        foreach (var dataset in _datasets)
+        {
+            foreach (var line in dataset.Diagnostics())
+            {
+                yield return dataset.Name + ": " + line;
+            }
+        }
+
+        yield return "metrics: " + MetricsJson.ToJson(Metrics.Snapshot());
+    }
+
+    private async Task RunDatasetAsync(IDataset dataset, CancellationToken stop)
+    {
+        try
+        {
+            await dataset.RunAsync(Pipeline, stop).ConfigureAwait(false);
+            if (!stop.IsCancellationRequested)
+            {
+                Log.Error($"dataset {dataset.Name} stopped on its own");
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Log.Error($"dataset {dataset.Name} failed: {e.Message}");
+        }
+    }
+
+    private IReadOnlyDictionary<string, string> State()
+    {
+        var names = new List<string>();
+        foreach (var dataset in _datasets)
+        {
+            names.Add(dataset.Name);
+        }
+
+        return new Dictionary<string, string>
+        {
+            ["beat.name"] = Agent.Name,
+            ["output.name"] = Output.Name,
+            ["modules"] = string.Join(",", names),
+            ["queue.mem.events"] = Settings.Queue.Events.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["config"] = Settings.File,
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Output.DisposeAsync().ConfigureAwait(false);
+        _logWriter?.Dispose();
+    }
+}

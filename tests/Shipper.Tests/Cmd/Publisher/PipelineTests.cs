@@ -1,0 +1,170 @@
+using Microsoft.Extensions.Time.Testing;
+using Shipper.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+using Shipper.Publisher;
+using Shipper.Tests.Support;
+
+namespace Shipper.Tests.Cmd.Publisher;
+
+public class PipelineTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private static long Metric(MetricsRegistry metrics, string name) =>
+        metrics.Snapshot().Single(m => m.Name == name).Number;
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
+    public async Task EveryEventIsAcknowledgedExactlyOnce()
+    {
+        var metrics = new MetricsRegistry();
+        var output = new RecordingOutput();
+        var pipeline = new Pipeline(new QueueSettings(64, 16, TimeSpan.FromSeconds(1)), output, 16, 1, metrics, Logger.Null, TimeProvider.System);
+        pipeline.Start();
+        for (var i = 0; i < 500; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        Assert.Equal(0, await pipeline.DrainAsync(Patience));
+        Assert.Equal(Enumerable.Range(0, 500), output.Delivered);
+        Assert.Equal(500, Metric(metrics, "pipeline.events.total"));
+        Assert.Equal(500, Metric(metrics, "pipeline.events.published"));
+        Assert.Equal(500, Metric(metrics, "pipeline.queue.acked"));
+        Assert.Equal(500, Metric(metrics, "output.events.acked"));
+        Assert.Equal(0, Metric(metrics, "pipeline.events.active"));
+        Assert.All(output.BatchSizes, size => Assert.InRange(size, 1, 16));
+    }
+
+    [Fact]
+    public async Task RetriedEventsAreDeliveredAndCountedAsFailedNotLost()
+    {
+        var metrics = new MetricsRegistry();
+        var output = new RecordingOutput();
+        output.RetryNextBatches(3);
+        var pipeline = new Pipeline(new QueueSettings(64, 10, TimeSpan.FromSeconds(1)), output, 10, 1, metrics, Logger.Null, TimeProvider.System);
+        pipeline.Start();
+        for (var i = 0; i < 10; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        Assert.Equal(0, await pipeline.DrainAsync(Patience));
+        Assert.Equal(Enumerable.Range(0, 10), output.Delivered.Order());
+        Assert.Equal(10, Metric(metrics, "pipeline.events.published"));
+        Assert.True(Metric(metrics, "pipeline.events.retry") >= 10);
+    }
+
+    [Fact]
+    public async Task AFullQueueMakesProducersWaitInsteadOfDropping()
+    {
+        var metrics = new MetricsRegistry();
+        var output = new RecordingOutput();
+        output.Stall();
+        var pipeline = new Pipeline(new QueueSettings(8, 4, TimeSpan.Zero), output, 4, 1, metrics, Logger.Null, TimeProvider.System);
+        pipeline.Start();
+
+        var producer = Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+            }
+        });
+
+        // The output holds one batch of 4 and the queue 8 more: the producer must be blocked, not dropping.
+        await Eventually(() => Metric(metrics, "pipeline.queue.blocked") > 0);
+        Assert.False(producer.IsCompleted);
+        Assert.Equal(0, Metric(metrics, "pipeline.events.dropped"));
+        Assert.InRange(Metric(metrics, "pipeline.events.total"), 12, 13);
+
+        output.Release();
+        await producer.WaitAsync(Patience);
+        Assert.Equal(0, await pipeline.DrainAsync(Patience));
+        Assert.Equal(Enumerable.Range(0, 40), output.Delivered);
+    }
+
+    [Fact]
+    public async Task ShutdownDrainsTheQueueToTheOutput()
+    {
+        var output = new RecordingOutput();
+        output.Stall();
+        var metrics = new MetricsRegistry();
+        var pipeline = new Pipeline(new QueueSettings(100, 10, TimeSpan.Zero), output, 10, 1, metrics, Logger.Null, TimeProvider.System);
+        pipeline.Start();
+        for (var i = 0; i < 50; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        var drain = pipeline.DrainAsync(Patience);
+        output.Release();
+        Assert.Equal(0, await drain);
+        Assert.Equal(50, output.Delivered.Count);
+    }
+
+    [Fact]
+    public async Task ShutdownTimeoutReportsWhatCouldNotBeDelivered()
+    {
+        var output = new RecordingOutput();
+        output.Stall();
+        var sink = new CollectingLogSink();
+        var pipeline = new Pipeline(new QueueSettings(100, 10, TimeSpan.Zero), output, 10, 1, new MetricsRegistry(), new Logger(sink, "publisher"), TimeProvider.System);
+        pipeline.Start();
+        for (var i = 0; i < 25; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        Assert.Equal(25, await pipeline.DrainAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.Contains(sink.Lines, l => l.Contains("25 events could not be delivered"));
+    }
+
+    [Fact]
+    public async Task AFullBatchGoesOutAtOnceAndAnIdleQueueFlushesWithoutWaitingTheTimeout()
+    {
+        var time = new FakeTimeProvider();
+        var output = new RecordingOutput();
+        var pipeline = new Pipeline(new QueueSettings(100, 5, TimeSpan.FromSeconds(10)), output, 5, 1, new MetricsRegistry(), Logger.Null, time);
+
+        // Queue 12 before the worker starts: two full batches need no clock at all.
+        for (var i = 0; i < 12; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        pipeline.Start();
+        await Eventually(() => output.BatchSizes.Count >= 2);
+        Assert.Equal(new[] { 5, 5 }, output.BatchSizes.Take(2));
+
+        // The remaining 2 are below min_events: they leave once the queue has been idle for the idle gap,
+        // long before flush.timeout.
+        await Task.Delay(50);
+        Assert.Equal(2, output.BatchSizes.Count);
+        time.Advance(Pipeline.IdleGap);
+        await Eventually(() => output.BatchSizes.Count == 3);
+        Assert.Equal(2, output.BatchSizes[2]);
+        await pipeline.DrainAsync(Patience);
+    }
+
+    [Fact]
+    public async Task FlushTimeoutZeroSendsWhateverIsThere()
+    {
+        var output = new RecordingOutput();
+        var pipeline = new Pipeline(new QueueSettings(100, 50, TimeSpan.Zero), output, 50, 1, new MetricsRegistry(), Logger.Null, new FakeTimeProvider());
+        pipeline.Start();
+        await pipeline.PublishAsync(TestEvents.Create(1), CancellationToken.None);
+        await Eventually(() => output.Delivered.Count == 1);
+        await pipeline.DrainAsync(Patience);
+    }
+}

@@ -1,0 +1,75 @@
+using Shipper.Module.Registry;
+using Shipper.Outputs;
+
+namespace Shipper.Tests.Support;
+
+/// <summary>
+/// An output for publisher tests: records every batch, can be stalled behind a gate, and can hand events back
+/// for retry a given number of times.
+/// </summary>
+public sealed class RecordingOutput : IOutput
+{
+    private readonly object _gate = new();
+    private TaskCompletionSource _open = CreateOpen();
+    private int _retriesLeft;
+
+    public List<int> BatchSizes { get; } = new();
+
+    public List<int> Delivered { get; } = new();
+
+    public string Name => "recording";
+
+    public void Stall()
+    {
+        lock (_gate)
+        {
+            _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void Release()
+    {
+        lock (_gate)
+        {
+            _open.TrySetResult();
+        }
+    }
+
+    public void RetryNextBatches(int count) => _retriesLeft = count;
+
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<Event> batch, CancellationToken cancellationToken)
+    {
+        Task open;
+        lock (_gate)
+        {
+            open = _open.Task;
+        }
+
+        await open.WaitAsync(cancellationToken);
+        lock (_gate)
+        {
+            BatchSizes.Add(batch.Count);
+            if (_retriesLeft > 0)
+            {
+                _retriesLeft--;
+                return new PublishResult(0, 0, batch.ToArray(), "simulated failure");
+            }
+
+            foreach (var evt in batch)
+            {
+                Delivered.Add(TestEvents.SequenceOf(evt));
+            }
+        }
+
+        return PublishResult.AllAcked(batch.Count);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static TaskCompletionSource CreateOpen()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.SetResult();
+        return open;
+    }
+}

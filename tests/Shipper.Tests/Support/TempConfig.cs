@@ -1,0 +1,28 @@
+namespace Shipper.Tests.Support;
+
+/// <summary>A config file in a private temp directory, mode 0600, removed on dispose.</summary>
+public sealed class TempConfig : IDisposable
+{
+    public TempConfig(string yaml, string name = "shipper.yml")
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("shipper-test-").FullName;
+        Path = System.IO.Path.Combine(Directory, name);
+        File.WriteAllText(Path, yaml);
+        File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    public string Directory { get; }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
