@@ -169,6 +169,18 @@ public sealed class ProcessDataset : IDataset
         }
     }
 
-    private IProcessEventSource StartProcfs(CancellationToken cancellationToken) =>
-        throw new NotSupportedException("process.backend procfs: the procfs polling source is not merged yet");
+    private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken)
+    {
+        var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log);
+        try
+        {
+            source.Start(cancellationToken);
+            return source;
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
 }

@@ -50,7 +50,7 @@ public sealed class ProcessTracker : IDisposable
         _metrics = metrics;
         _log = log;
         _output = output;
-        _table = new ProcessTable(settings, time, metrics, exitCodesKnown: source.Backend != "procfs");
+        _table = new ProcessTable(settings, time, metrics);
         _timer = time.CreateTimer(static state => ((ProcessTracker)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 

@@ -172,6 +172,47 @@ public sealed class ProcessDatasetKernelTests
         }
     }
 
+    [KernelFact]
+    public async Task ProcfsBackendSeesWhatLivesAcrossAPoll()
+    {
+        await using var run = await DatasetRun.StartAsync("procfs");
+        Assert.Equal("procfs", run.Metric("process.backend"));
+        var pid = RunToEnd("/bin/sleep", "/", "0.6");
+
+        var started = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_started");
+        var process = started.GetProperty("process");
+        Assert.Equal(new[] { "start" }, Strings(started.GetProperty("event.type")));
+        Assert.Equal(new[] { "/bin/sleep", "0.6" }, Strings(process.GetProperty("args")));
+        Assert.Equal("/usr/bin/sleep", process.GetProperty("executable").GetString());
+        Assert.Equal(Environment.ProcessId, process.GetProperty("parent").GetProperty("pid").GetInt32());
+        Assert.Equal("root", started.GetProperty("user").GetProperty("name").GetString());
+
+        // A poller cannot know exit codes: the stopped document has none.
+        var stopped = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_stopped");
+        Assert.Equal(new[] { "end" }, Strings(stopped.GetProperty("event.type")));
+        Assert.False(stopped.GetProperty("process").TryGetProperty("exit_code", out _));
+        Assert.Equal(EntityId(started), EntityId(stopped));
+        Assert.Equal(2, run.Documents(d => Pid(d) == pid).Count);
+    }
+
+    [KernelFact]
+    public async Task AutoChoosesNetlinkWhenPermittedAndSaysWhy()
+    {
+        var log = new CollectingLog();
+        await using var run = await DatasetRun.StartAsync("auto", log: log);
+        Assert.Equal("netlink", run.Metric("process.backend"));
+        Assert.Contains(log.Lines, l => l.Contains("backend auto chose netlink", StringComparison.Ordinal));
+    }
+
+    internal sealed class CollectingLog : LogSink
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public override bool IsEnabled(LogLevel level, string selector) => true;
+
+        public override void Write(LogLevel level, string selector, string message) => Lines.Enqueue(message);
+    }
+
     internal static string Marker() => "shipper-test-" + Guid.NewGuid().ToString("N")[..12];
 
     internal static int RunToEnd(string file, string cwd, params string[] args)
@@ -217,7 +258,8 @@ public sealed class ProcessDatasetKernelTests
             string backend,
             string holdTime = "200ms",
             string receiveBuffer = "4 MiB",
-            Action<IProcessEventSource>? sourceStarted = null)
+            Action<IProcessEventSource>? sourceStarted = null,
+            LogSink? log = null)
         {
             var run = new DatasetRun();
             var config = new ConfigMap("system", SourceLocation.None);
@@ -235,7 +277,7 @@ public sealed class ProcessDatasetKernelTests
             {
                 Config = new ConfigSection(config, new ConfigReadTracker()),
                 Metrics = run._metrics,
-                Log = Logger.Null,
+                Log = log is null ? Logger.Null : new Logger(log, "process"),
                 Time = TimeProvider.System,
                 HostId = "shipper-test-host",
                 DataPath = Path.GetTempPath(),
