@@ -3,6 +3,7 @@ using Shipper.Module.Logging;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Documents;
 using Shipper.Module.System.Process.Enrichment;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
 using Shipper.Module.System.Process.Procfs;
 using Shipper.Module.System.Process.Tracking;
@@ -35,6 +36,9 @@ public sealed class ProcessDataset : IDataset
         _log = context.Log;
         Settings = ProcessSettings.Parse(context.Config);
         _metrics = new ProcessMetrics(context.Metrics);
+
+        // process.hash.* (issue 4): null when hash_types is empty. Starts nothing until the first request.
+        Hashes = ExecutableHashSource.Create(context);
     }
 
     public string Name => "system/process";
@@ -42,8 +46,8 @@ public sealed class ProcessDataset : IDataset
     public ProcessSettings Settings { get; }
 
     /// <summary>
-    /// The hash seam (issue 4): set before <see cref="RunAsync"/> to hash executables; null publishes documents
-    /// without hashes.
+    /// The hash seam (issue 4): built from <c>process.hash.*</c> by the constructor; tests may replace it. Null
+    /// publishes documents without hashes.
     /// </summary>
     public IExecutableHashSource? Hashes { get; init; }
 

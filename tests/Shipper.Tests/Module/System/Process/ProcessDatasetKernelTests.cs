@@ -50,6 +50,7 @@ public sealed class ProcessDatasetKernelTests
             Assert.Equal(new[] { "start", "change", "end" }, Strings(doc.GetProperty("event.type")));
             Assert.Equal("process_ran", Action(doc));
             Assert.Equal("/usr/bin/true", p.GetProperty("executable").GetString());
+            Assert.Matches("^[0-9a-f]{40}$", p.GetProperty("hash").GetProperty("sha1").GetString());
             Assert.Equal("true", p.GetProperty("name").GetString());
             Assert.Equal(cwd, p.GetProperty("working_directory").GetString());
             Assert.Equal(0, p.GetProperty("exit_code").GetInt32());
