@@ -36,9 +36,6 @@ public sealed class ProcessDataset : IDataset
         _log = context.Log;
         Settings = ProcessSettings.Parse(context.Config);
         _metrics = new ProcessMetrics(context.Metrics);
-
-        // process.hash.* (issue 4): null when hash_types is empty. Starts nothing until the first request.
-        Hashes = ExecutableHashSource.Create(context);
     }
 
     public string Name => "system/process";
@@ -46,8 +43,8 @@ public sealed class ProcessDataset : IDataset
     public ProcessSettings Settings { get; }
 
     /// <summary>
-    /// The hash seam (issue 4): built from <c>process.hash.*</c> by the constructor; tests may replace it. Null
-    /// publishes documents without hashes.
+    /// The hash seam (issue 4): the registry sets it from <c>process.hash.*</c>
+    /// (<see cref="ExecutableHashSource.Create"/>); null publishes documents without hashes.
     /// </summary>
     public IExecutableHashSource? Hashes { get; init; }
 

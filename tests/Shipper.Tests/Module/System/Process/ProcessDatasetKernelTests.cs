@@ -7,6 +7,7 @@ using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process;
 using Shipper.Module.System.Process.Documents;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
 using Shipper.Tests.Support;
 
@@ -274,7 +275,7 @@ public sealed class ProcessDatasetKernelTests
             netlink.Set("receive_buffer", new ConfigScalar("system.process.netlink.receive_buffer", SourceLocation.None, receiveBuffer, false));
             process.Set("netlink", netlink);
             config.Set("process", process);
-            var dataset = new ProcessDataset(new DatasetContext
+            var context = new DatasetContext
             {
                 Config = new ConfigSection(config, new ConfigReadTracker()),
                 Metrics = run._metrics,
@@ -282,8 +283,12 @@ public sealed class ProcessDatasetKernelTests
                 Time = TimeProvider.System,
                 HostId = "shipper-test-host",
                 DataPath = Path.GetTempPath(),
-            })
+            };
+
+            // As the registry builds it (BuiltInDatasets): hashes from process.hash.* (default sha1).
+            var dataset = new ProcessDataset(context)
             {
+                Hashes = ExecutableHashSource.Create(context),
                 SourceStarted = sourceStarted,
             };
             run.Dataset = dataset;
