@@ -104,10 +104,9 @@ public static class CommandLine
     private static int TestConfig(CliOptions options, TextWriter stdout)
     {
         var settings = LoadSettings(options);
-        WatchdogSettings.Parse(settings.WatchdogSection);
         var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
         worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        foreach (var line in settings.Ignored)
+        foreach (var line in worker.Warnings)
         {
             stdout.WriteLine($"Warning: {line}");
         }
@@ -138,7 +137,7 @@ public static class CommandLine
     private static int RunShipper(CliOptions options, IReadOnlyList<string> args, TextWriter stderr, Stream documentStream)
     {
         var settings = LoadSettings(options);
-        var watchdog = WatchdogSettings.Parse(settings.WatchdogSection);
+        var watchdog = settings.Watchdog;
         if (WatcherCommand.ShouldWatch(watchdog, options))
         {
             return WatcherCommand.Run(settings, watchdog, options, args, stderr);

@@ -54,6 +54,9 @@ public sealed class ShipperWorker : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
+    /// <summary>Settings accepted but not (fully) honoured, for <c>test config</c> and the start-up log.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = Array.Empty<string>();
+
     public static ShipperWorker Build(ShipperSettings settings, WorkerOptions options, DatasetRegistry registry)
     {
         LogWriter? logWriter = null;
@@ -100,6 +103,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         };
 
         var datasets = new List<IDataset>();
+        var warnings = new List<string>(settings.Ignored);
         foreach (var entry in settings.Modules)
         {
             if (!entry.Enabled)
@@ -120,6 +124,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     DataPath = settings.Paths.Data,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
+                warnings.AddRange(context.Warnings);
             }
         }
 
@@ -132,7 +137,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         var (output, batchSize, workers) = CreateOutput(settings, options, documents, metrics, log);
         settings.Tracker.EnsureAllConsumed(settings.Root);
         var pipeline = new Pipeline(settings.Queue, output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
-        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time);
+        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
     }
 
     private static (IOutput Output, int BatchSize, int Workers) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
@@ -159,7 +164,7 @@ public sealed class ShipperWorker : IAsyncDisposable
     public async Task<int> RunAsync(CancellationToken stop)
     {
         Log.Info($"shipper {BuildInfo.Version} (commit {BuildInfo.Commit}) starting: {_datasets.Count} dataset(s), output {Output.Name}, config {Settings.File}");
-        foreach (var line in Settings.Ignored)
+        foreach (var line in Warnings)
         {
             Log.Warn(line);
         }

@@ -3,6 +3,7 @@ using Shipper.Module.Logging;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Documents;
 using Shipper.Module.System.Process.Enrichment;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
 using Shipper.Module.System.Process.Procfs;
 using Shipper.Module.System.Process.Tracking;
@@ -42,8 +43,8 @@ public sealed class ProcessDataset : IDataset
     public ProcessSettings Settings { get; }
 
     /// <summary>
-    /// The hash seam (issue 4): set before <see cref="RunAsync"/> to hash executables; null publishes documents
-    /// without hashes.
+    /// The hash seam (issue 4): the registry sets it from <c>process.hash.*</c>
+    /// (<see cref="ExecutableHashSource.Create"/>); null publishes documents without hashes.
     /// </summary>
     public IExecutableHashSource? Hashes { get; init; }
 
@@ -51,6 +52,9 @@ public sealed class ProcessDataset : IDataset
     public string PasswdPath { get; init; } = "/etc/passwd";
 
     public string GroupPath { get; init; } = "/etc/group";
+
+    /// <summary>How long the tracker lets events and deadlines gather before a pass (see <see cref="ProcessTracker.Coalescing"/>).</summary>
+    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Test hook: called with the event source once it is started.</summary>
     internal Action<IProcessEventSource>? SourceStarted { get; init; }
@@ -70,7 +74,10 @@ public sealed class ProcessDataset : IDataset
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer);
+        using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer)
+        {
+            Coalescing = Coalescing,
+        };
         var mapper = new ProcessDocumentMapper(
             _context.HostId,
             StartTimeClock.FromProcStat(BootClock.Shared.ClockTicksPerSecond),
@@ -163,6 +170,18 @@ public sealed class ProcessDataset : IDataset
         }
     }
 
-    private IProcessEventSource StartProcfs(CancellationToken cancellationToken) =>
-        throw new NotSupportedException("process.backend procfs: the procfs polling source is not merged yet");
+    private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken)
+    {
+        var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log);
+        try
+        {
+            source.Start(cancellationToken);
+            return source;
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
 }

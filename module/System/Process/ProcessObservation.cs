@@ -9,5 +9,12 @@ public readonly record struct ProcessObservation(ProcConnectorEvent Event, Proce
 {
     public bool IsLoss => Lost > 0;
 
+    /// <summary>
+    /// True when the event was inferred by /proc polling (backend <c>procfs</c>), not reported by the kernel:
+    /// <see cref="ProcConnectorEvent.TimestampNs"/> is the poll's time (CLOCK_MONOTONIC), and for an exit
+    /// <see cref="ProcConnectorEvent.ExitCode"/> is unknown (0) — omit <c>process.exit_code</c>.
+    /// </summary>
+    public bool Synthetic { get; init; }
+
     public static ProcessObservation Loss(long lost) => new(default, null, lost);
 }

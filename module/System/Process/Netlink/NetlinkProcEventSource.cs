@@ -96,6 +96,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>Whether the reader thread runs at SCHED_FIFO.</summary>
     public bool IsRealtime { get; private set; }
 
+    /// <summary>Our socket's netlink port id (0 before <see cref="Start"/>).</summary>
+    internal uint PortId => _socket?.PortId ?? 0;
+
     /// <summary>Whether per-CPU sequence gaps are counted as loss (only without the kernel-side filter).</summary>
     public bool TracksSequences => Subscription == ProcConnectorSubscription.Classic;
 
@@ -428,10 +431,10 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         {
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
             sample = _reader.Read(e.ProcessPid, out var failures);
-            Metrics.CountFailures(failures);
+            Metrics.Enrichment.Count(failures);
             if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
             {
-                Metrics.Zombies.Increment();
+                Metrics.Enrichment.Zombies.Increment();
             }
         }
 

@@ -136,9 +136,12 @@ public sealed unsafe class NetlinkSocket : IDisposable
     }
 
     /// <summary>Sends a control message to the kernel (port 0); returns 0 or the errno.</summary>
-    public int Send(ReadOnlySpan<byte> message)
+    public int Send(ReadOnlySpan<byte> message) => SendTo(message, 0);
+
+    /// <summary>Sends to a netlink port: 0 is the kernel; tests use other ports to forge messages.</summary>
+    internal int SendTo(ReadOnlySpan<byte> message, uint portId)
     {
-        var kernel = new NetlinkSyscalls.SockAddrNetlink { Family = NetlinkSyscalls.AF_NETLINK };
+        var kernel = new NetlinkSyscalls.SockAddrNetlink { Family = NetlinkSyscalls.AF_NETLINK, PortId = portId };
         nint n;
         fixed (byte* p = message)
         {

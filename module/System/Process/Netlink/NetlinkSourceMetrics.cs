@@ -4,7 +4,7 @@ using Shipper.Module.System.Process.Procfs;
 namespace Shipper.Module.System.Process.Netlink;
 
 /// <summary>
-/// The counters an event source bumps instead of logging (the reader's hot path never logs). Registered once,
+/// The counters the netlink source bumps instead of logging (the reader's hot path never logs). Registered once,
 /// so the loop only does Interlocked adds. Names are under <c>process.</c> as the dataset publishes them.
 /// </summary>
 public sealed class NetlinkSourceMetrics
@@ -12,13 +12,7 @@ public sealed class NetlinkSourceMetrics
     public NetlinkSourceMetrics(MetricsRegistry registry)
     {
         Lost = registry.Counter("process.lost");
-        Zombies = registry.Counter("process.enrichment.zombie");
-        CmdlineFailures = registry.Counter("process.enrichment.failures.cmdline");
-        ExeFailures = registry.Counter("process.enrichment.failures.exe");
-        StatFailures = registry.Counter("process.enrichment.failures.stat");
-        StatusFailures = registry.Counter("process.enrichment.failures.status");
-        CwdFailures = registry.Counter("process.enrichment.failures.cwd");
-        NamespaceFailures = registry.Counter("process.enrichment.failures.ns");
+        Enrichment = new EnrichmentMetrics(registry);
         Messages = registry.Counter("process.netlink.messages");
         ThreadEvents = registry.Counter("process.netlink.thread_events");
         Malformed = registry.Counter("process.netlink.malformed");
@@ -33,19 +27,7 @@ public sealed class NetlinkSourceMetrics
     /// <summary>Every kernel event we know we missed (socket drops, sequence gaps, queue full). Cumulative.</summary>
     public Counter Lost { get; }
 
-    public Counter Zombies { get; }
-
-    public Counter CmdlineFailures { get; }
-
-    public Counter ExeFailures { get; }
-
-    public Counter StatFailures { get; }
-
-    public Counter StatusFailures { get; }
-
-    public Counter CwdFailures { get; }
-
-    public Counter NamespaceFailures { get; }
+    public EnrichmentMetrics Enrichment { get; }
 
     public Counter Messages { get; }
 
@@ -64,42 +46,4 @@ public sealed class NetlinkSourceMetrics
     public Counter QueueFull { get; }
 
     public Counter ReceiveErrors { get; }
-
-    public void CountFailures(ProcReadFailures failures)
-    {
-        if ((failures & ProcReadFailures.AllKinds) == 0)
-        {
-            return;
-        }
-
-        if ((failures & ProcReadFailures.Cmdline) != 0)
-        {
-            CmdlineFailures.Increment();
-        }
-
-        if ((failures & ProcReadFailures.Exe) != 0)
-        {
-            ExeFailures.Increment();
-        }
-
-        if ((failures & ProcReadFailures.Stat) != 0)
-        {
-            StatFailures.Increment();
-        }
-
-        if ((failures & ProcReadFailures.Status) != 0)
-        {
-            StatusFailures.Increment();
-        }
-
-        if ((failures & ProcReadFailures.Cwd) != 0)
-        {
-            CwdFailures.Increment();
-        }
-
-        if ((failures & ProcReadFailures.Namespace) != 0)
-        {
-            NamespaceFailures.Increment();
-        }
-    }
 }

@@ -25,7 +25,6 @@ public sealed class ProcessTable
     private readonly TimeProvider _time;
     private readonly ProcessMetrics _metrics;
     private readonly EventClock _clock;
-    private readonly bool _exitCodesKnown;
     private readonly Dictionary<int, TrackedProcess> _entries;
     private readonly LinkedList<TrackedProcess> _held = new();
     private readonly Queue<TrackedProcess> _grace = new();
@@ -34,14 +33,12 @@ public sealed class ProcessTable
     private int _scanGeneration;
     private ulong _ignoreBeforeNs;
 
-    /// <param name="exitCodesKnown">False for sources that cannot see exit codes (procfs polling).</param>
-    public ProcessTable(ProcessSettings settings, TimeProvider time, ProcessMetrics metrics, bool exitCodesKnown)
+    public ProcessTable(ProcessSettings settings, TimeProvider time, ProcessMetrics metrics)
     {
         _settings = settings;
         _time = time;
         _metrics = metrics;
         _clock = new EventClock(time);
-        _exitCodesKnown = exitCodesKnown;
         _entries = new Dictionary<int, TrackedProcess>(Math.Min(settings.MaxTracked, 4096));
         _graceTicks = ToTicks(settings.CacheGraceTime);
     }
@@ -85,7 +82,8 @@ public sealed class ProcessTable
                 OnExec(ev, observation.Sample);
                 break;
             case ProcEventType.Exit:
-                OnExit(ev, observation.Sample);
+                // A poller's exit (procfs backend) has no exit code.
+                OnExit(ev, observation.Sample, exitCodeKnown: !observation.Synthetic);
                 break;
             default:
                 OnChange(ev, observation.Sample);
@@ -324,11 +322,11 @@ public sealed class ProcessTable
         Admit(entry, ProcessEvents.Exec, wall, sample?.Errors);
     }
 
-    private void OnExit(in ProcConnectorEvent ev, ProcessSample? sample)
+    private void OnExit(in ProcConnectorEvent ev, ProcessSample? sample, bool exitCodeKnown)
     {
         var pid = ev.ProcessPid;
         var wall = _clock.ToWallTime(ev.TimestampNs);
-        var exit = _exitCodesKnown ? ExitStatus.FromWaitStatus(ev.ExitCode) : ExitStatus.Unknown;
+        var exit = exitCodeKnown ? ExitStatus.FromWaitStatus(ev.ExitCode) : ExitStatus.Unknown;
         if (_entries.TryGetValue(pid, out var existing) && !existing.Exited && existing.Facts.IsSameInstance(sample))
         {
             if (existing.IsKernelThread)

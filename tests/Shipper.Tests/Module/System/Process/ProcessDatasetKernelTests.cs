@@ -7,6 +7,7 @@ using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process;
 using Shipper.Module.System.Process.Documents;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
 using Shipper.Tests.Support;
 
@@ -50,6 +51,7 @@ public sealed class ProcessDatasetKernelTests
             Assert.Equal(new[] { "start", "change", "end" }, Strings(doc.GetProperty("event.type")));
             Assert.Equal("process_ran", Action(doc));
             Assert.Equal("/usr/bin/true", p.GetProperty("executable").GetString());
+            Assert.Matches("^[0-9a-f]{40}$", p.GetProperty("hash").GetProperty("sha1").GetString());
             Assert.Equal("true", p.GetProperty("name").GetString());
             Assert.Equal(cwd, p.GetProperty("working_directory").GetString());
             Assert.Equal(0, p.GetProperty("exit_code").GetInt32());
@@ -172,6 +174,47 @@ public sealed class ProcessDatasetKernelTests
         }
     }
 
+    [KernelFact]
+    public async Task ProcfsBackendSeesWhatLivesAcrossAPoll()
+    {
+        await using var run = await DatasetRun.StartAsync("procfs");
+        Assert.Equal("procfs", run.Metric("process.backend"));
+        var pid = RunToEnd("/bin/sleep", "/", "0.6");
+
+        var started = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_started");
+        var process = started.GetProperty("process");
+        Assert.Equal(new[] { "start" }, Strings(started.GetProperty("event.type")));
+        Assert.Equal(new[] { "/bin/sleep", "0.6" }, Strings(process.GetProperty("args")));
+        Assert.Equal("/usr/bin/sleep", process.GetProperty("executable").GetString());
+        Assert.Equal(Environment.ProcessId, process.GetProperty("parent").GetProperty("pid").GetInt32());
+        Assert.Equal("root", started.GetProperty("user").GetProperty("name").GetString());
+
+        // A poller cannot know exit codes: the stopped document has none.
+        var stopped = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_stopped");
+        Assert.Equal(new[] { "end" }, Strings(stopped.GetProperty("event.type")));
+        Assert.False(stopped.GetProperty("process").TryGetProperty("exit_code", out _));
+        Assert.Equal(EntityId(started), EntityId(stopped));
+        Assert.Equal(2, run.Documents(d => Pid(d) == pid).Count);
+    }
+
+    [KernelFact]
+    public async Task AutoChoosesNetlinkWhenPermittedAndSaysWhy()
+    {
+        var log = new CollectingLog();
+        await using var run = await DatasetRun.StartAsync("auto", log: log);
+        Assert.Equal("netlink", run.Metric("process.backend"));
+        Assert.Contains(log.Lines, l => l.Contains("backend auto chose netlink", StringComparison.Ordinal));
+    }
+
+    internal sealed class CollectingLog : LogSink
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public override bool IsEnabled(LogLevel level, string selector) => true;
+
+        public override void Write(LogLevel level, string selector, string message) => Lines.Enqueue(message);
+    }
+
     internal static string Marker() => "shipper-test-" + Guid.NewGuid().ToString("N")[..12];
 
     internal static int RunToEnd(string file, string cwd, params string[] args)
@@ -217,7 +260,8 @@ public sealed class ProcessDatasetKernelTests
             string backend,
             string holdTime = "200ms",
             string receiveBuffer = "4 MiB",
-            Action<IProcessEventSource>? sourceStarted = null)
+            Action<IProcessEventSource>? sourceStarted = null,
+            LogSink? log = null)
         {
             var run = new DatasetRun();
             var config = new ConfigMap("system", SourceLocation.None);
@@ -231,16 +275,20 @@ public sealed class ProcessDatasetKernelTests
             netlink.Set("receive_buffer", new ConfigScalar("system.process.netlink.receive_buffer", SourceLocation.None, receiveBuffer, false));
             process.Set("netlink", netlink);
             config.Set("process", process);
-            var dataset = new ProcessDataset(new DatasetContext
+            var context = new DatasetContext
             {
                 Config = new ConfigSection(config, new ConfigReadTracker()),
                 Metrics = run._metrics,
-                Log = Logger.Null,
+                Log = log is null ? Logger.Null : new Logger(log, "process"),
                 Time = TimeProvider.System,
                 HostId = "shipper-test-host",
                 DataPath = Path.GetTempPath(),
-            })
+            };
+
+            // As the registry builds it (BuiltInDatasets): hashes from process.hash.* (default sha1).
+            var dataset = new ProcessDataset(context)
             {
+                Hashes = ExecutableHashSource.Create(context),
                 SourceStarted = sourceStarted,
             };
             run.Dataset = dataset;

@@ -13,31 +13,291 @@ public class NetlinkProcEventSourceTests
     public void ReportsForkExecAndExitOfAShortProcessWithItsSample()
     {
         using var source = Open();
-        var marker = "shipper-test-" + Guid.NewGuid().ToString("N");
 
-        using var child = ChildProcess.Start("/bin/true", marker);
-        var pid = child.Pid;
-        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid));
-        var mine = seen.Where(o => o.Event.Tgid == pid).ToList();
+        // /bin/true lives for well under a millisecond after exec; even a real-time reader can lose that race
+        // on a loaded two-core box (the benchmark measures how often). Every attempt must report fork, exec and
+        // exit correctly; the exec sample must be complete in at least one of a few attempts.
+        var complete = 0;
+        for (var attempt = 0; attempt < 10 && complete == 0; attempt++)
+        {
+            var marker = "shipper-test-" + Guid.NewGuid().ToString("N");
+            using var child = ChildProcess.Start("/bin/true", marker);
+            var pid = child.Pid;
+            var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid));
+            var mine = seen.Where(o => o.Event.Tgid == pid).ToList();
 
-        var fork = Assert.Single(mine, o => o.Event.Type == ProcEventType.Fork);
-        Assert.Equal(Environment.ProcessId, fork.Event.ParentTgid);
-        Assert.NotNull(fork.Sample);
+            var fork = Assert.Single(mine, o => o.Event.Type == ProcEventType.Fork);
+            Assert.Equal(Environment.ProcessId, fork.Event.ParentTgid);
+            Assert.NotNull(fork.Sample);
 
-        var exec = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exec);
-        var sample = exec.Sample!;
-        Assert.Equal(new[] { "/bin/true", marker }, sample.Args);
-        Assert.Equal("/usr/bin/true", sample.Executable);
-        Assert.Equal(Directory.GetCurrentDirectory(), sample.WorkingDirectory);
-        Assert.Equal("true", sample.Name);
-        Assert.Equal(Environment.ProcessId, sample.ParentPid);
-        Assert.Null(sample.Errors);
+            var exec = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exec);
+            var exit = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exit);
+            Assert.Null(exit.Sample);
+            Assert.True(WaitStatus.TryGetExitCode(exit.Event.ExitCode, out var code));
+            Assert.Equal(0, code);
+            Assert.True(fork.Event.TimestampNs <= exec.Event.TimestampNs && exec.Event.TimestampNs <= exit.Event.TimestampNs);
 
-        var exit = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exit);
-        Assert.Null(exit.Sample);
+            var sample = exec.Sample!;
+            if (sample.Errors is not null)
+            {
+                Assert.All(sample.Errors, e => Assert.Contains("process exited", e));
+                continue;
+            }
+
+            Assert.Equal(new[] { "/bin/true", marker }, sample.Args);
+            Assert.Equal("/usr/bin/true", sample.Executable);
+            Assert.Equal(Directory.GetCurrentDirectory(), sample.WorkingDirectory);
+            Assert.Equal("true", sample.Name);
+            Assert.Equal(Environment.ProcessId, sample.ParentPid);
+            Assert.NotNull(sample.Uids);
+            complete++;
+        }
+
+        Assert.Equal(1, complete);
+    }
+
+    [KernelFact]
+    public void DecodesANonZeroExitCode()
+    {
+        using var source = Open();
+        using var child = ChildProcess.Start("/bin/sh", "-c", "exit 3");
+        var exit = WaitForExit(source, child.Pid);
         Assert.True(WaitStatus.TryGetExitCode(exit.Event.ExitCode, out var code));
-        Assert.Equal(0, code);
-        Assert.True(fork.Event.TimestampNs <= exec.Event.TimestampNs && exec.Event.TimestampNs <= exit.Event.TimestampNs);
+        Assert.Equal(3, code);
+        Assert.Equal(17u, exit.Event.ExitSignal); // SIGCHLD to the parent, not a death signal
+    }
+
+    [KernelFact]
+    public void DecodesTheSignalThatKilledAProcess()
+    {
+        using var source = Open();
+        using var child = ChildProcess.Start("/bin/sleep", "30");
+        NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == child.Pid));
+        child.Kill();
+        var exit = WaitForExit(source, child.Pid);
+        Assert.False(WaitStatus.TryGetExitCode(exit.Event.ExitCode, out _));
+        Assert.True(WaitStatus.TryGetTerminatingSignal(exit.Event.ExitCode, out var signal));
+        Assert.Equal(9, signal);
+    }
+
+    [KernelFact]
+    public void DropsThreadEventsButKeepsAProcessForkedByAThread()
+    {
+        var metrics = new MetricsRegistry();
+        using var source = Open(metrics: metrics);
+        var program = NativeProgram.Build("threads", """
+            #include <pthread.h>
+            #include <stdio.h>
+            #include <sys/syscall.h>
+            #include <sys/wait.h>
+            #include <unistd.h>
+            static pthread_mutex_t out = PTHREAD_MUTEX_INITIALIZER;
+            static void *worker(void *forks) {
+                pthread_mutex_lock(&out);
+                printf("T %ld\n", (long)syscall(SYS_gettid));
+                fflush(stdout);
+                pthread_mutex_unlock(&out);
+                if (forks) {
+                    pid_t child = fork();
+                    if (child == 0) _exit(7);
+                    waitpid(child, 0, 0);
+                    pthread_mutex_lock(&out);
+                    printf("C %d %ld\n", (int)child, (long)syscall(SYS_gettid));
+                    fflush(stdout);
+                    pthread_mutex_unlock(&out);
+                }
+                return 0;
+            }
+            int main(void) {
+                pthread_t t[4];
+                for (int i = 0; i < 4; i++) pthread_create(&t[i], 0, worker, i == 0 ? (void *)1 : 0);
+                for (int i = 0; i < 4; i++) pthread_join(t[i], 0);
+                return 0;
+            }
+            """);
+        var threadEventsBefore = source.Metrics.ThreadEvents.Value;
+
+        using var child = ChildProcess.Start(program, redirectOutput: true);
+        var output = child.Process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var tids = output.Where(l => l.StartsWith('T')).Select(l => int.Parse(l[2..])).ToHashSet();
+        var forked = output.Single(l => l.StartsWith('C')).Split(' ');
+        var grandchild = int.Parse(forked[1]);
+        var forkingThread = int.Parse(forked[2]);
+
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == child.Pid));
+
+        Assert.Equal(4, tids.Count);
+        Assert.DoesNotContain(seen, o => tids.Contains(o.Event.Pid) || tids.Contains(o.Event.Tgid));
+        var fork = Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.Tgid == grandchild);
+        Assert.Equal(child.Pid, fork.Event.ParentTgid);
+        Assert.Equal(forkingThread, fork.Event.ParentPid);
+        var exit = Assert.Single(seen, o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == grandchild);
+        Assert.True(WaitStatus.TryGetExitCode(exit.Event.ExitCode, out var code));
+        Assert.Equal(7, code);
+        Assert.Single(seen, o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == child.Pid);
+        Assert.True(source.Metrics.ThreadEvents.Value - threadEventsBefore >= 8); // 4 thread creations + 4 thread exits
+    }
+
+    [KernelFact]
+    public void AHostileCommChangeIsReportedAndReadExactly()
+    {
+        using var source = Open();
+        using var child = ChildProcess.Start("/bin/sh", redirectOutput: true, "-c", "printf 'a) (b\\nc' > /proc/self/comm; echo ready; sleep 30; :");
+        Assert.Equal("ready", child.ReadLine());
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Comm && o.Event.Tgid == child.Pid));
+        var comm = Assert.Single(seen, o => o.Event.Type == ProcEventType.Comm && o.Event.Tgid == child.Pid);
+        Assert.Equal("a) (b\nc", comm.Sample!.Name);
+        Assert.Equal(Environment.ProcessId, comm.Sample.ParentPid);
+    }
+
+    [KernelFact]
+    public void ReadsAOneMebibyteCommandLineAndInvalidUtf8AtExec()
+    {
+        using var source = Open();
+        var big = new List<string> { "-c", "sleep 0.3; :", "sh" };
+        for (var i = 0; i < 16; i++)
+        {
+            big.Add(new string((char)('a' + i), 64 * 1024));
+        }
+
+        using var tree = new FakeProcTree();
+        var script = Path.Combine(tree.Root, "run.sh");
+        File.WriteAllText(script, "#!/bin/bash\nexec -a $'\\xff\\xfeX' /bin/sleep 0.2\n");
+
+        using var large = ChildProcess.Start("/bin/sh", big.ToArray());
+        using var invalid = ChildProcess.Start("/bin/bash", script);
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s =>
+            s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == large.Pid) &&
+            s.Count(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == invalid.Pid) == 2);
+
+        var largeExec = Assert.Single(seen, o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == large.Pid);
+        Assert.True(largeExec.Sample!.Errors is null, string.Join("; ", largeExec.Sample.Errors ?? []));
+        Assert.Equal(big.Count + 1, largeExec.Sample.Args!.Length);
+        Assert.Equal(["/bin/sh", .. big], largeExec.Sample!.Args!);
+        var sleepExec = seen.Last(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == invalid.Pid);
+        Assert.Equal(new[] { "\uFFFD\uFFFDX", "0.2" }, sleepExec.Sample!.Args);
+        Assert.Equal("/usr/bin/sleep", sleepExec.Sample.Executable);
+    }
+
+    [KernelFact]
+    public void IgnoresMessagesFromAnyoneButTheKernel()
+    {
+        using var source = Open();
+        using var forger = NetlinkSocket.Open();
+        var forged = ProcConnectorBytes.Exec(999_999_999, 999_999_999, sequence: 1);
+        var foreignBefore = source.Metrics.Foreign.Value;
+
+        Assert.Equal(0, forger.SendTo(forged, source.PortId));
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (source.Metrics.Foreign.Value == foreignBefore && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.Equal(foreignBefore + 1, source.Metrics.Foreign.Value);
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, _ => false, TimeSpan.FromMilliseconds(300));
+        Assert.DoesNotContain(seen, o => o.Event.Tgid == 999_999_999);
+    }
+
+    [KernelFact]
+    public void UsesTheKernelFilterWhereAvailableAndTheClassicListenOtherwise()
+    {
+        using (var filtered = Open())
+        {
+            Assert.Equal(ProcConnectorSubscription.Filtered, filtered.Subscription);
+            Assert.False(filtered.TracksSequences);
+            Assert.True(filtered.ReceiveBufferForced);
+            Assert.Equal(2 * NetlinkSourceOptions.DefaultReceiveBuffer, filtered.ReceiveBufferBytes);
+        }
+
+        using var classic = Open(new NetlinkSourceOptions { KernelFilter = false });
+        Assert.Equal(ProcConnectorSubscription.Classic, classic.Subscription);
+        Assert.True(classic.TracksSequences);
+        using var child = ChildProcess.Start("/bin/true");
+        WaitForExit(classic, child.Pid);
+    }
+
+    [KernelFact]
+    public void RunsTheReaderThreadAtRealTimePriority()
+    {
+        using var source = Open(new NetlinkSourceOptions { Realtime = true, RealtimePriority = 10 });
+        Assert.True(source.IsRealtime);
+        var reader = Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
+            .Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "netlink-reader");
+        var stat = File.ReadAllText(Path.Combine(reader, "stat"));
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        Assert.Equal("10", fields[40 - 3]); // rt_priority (field 40)
+        Assert.Equal("1", fields[41 - 3]); // policy (field 41): SCHED_FIFO
+
+        using var normal = Open(new NetlinkSourceOptions { Realtime = false });
+        Assert.False(normal.IsRealtime);
+    }
+
+    [KernelFact]
+    public void ProbesTheProcConnector()
+    {
+        Assert.True(ProcessEventSources.CanUseNetlink(out var reason));
+        Assert.Contains("filtered subscription", reason);
+    }
+
+    [KernelFact]
+    public void CountsLossWhenTheSocketOverflowsAndAnnouncesIt()
+    {
+        foreach (var kernelFilter in new[] { true, false })
+        {
+            var metrics = new MetricsRegistry();
+            using var source = Open(new NetlinkSourceOptions { ReceiveBuffer = 4096, KernelFilter = kernelFilter }, metrics);
+            var m = source.Metrics;
+
+            // ~900 events (300 x fork, exec, exit) into a socket that holds about ten, while nobody reads it.
+            source.PauseReading();
+            using (var burst = ChildProcess.Start("/bin/sh", "-c", "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done"))
+            {
+                burst.Process.WaitForExit();
+            }
+
+            source.ResumeReading();
+            var seen = NetlinkTestSupport.CollectUntil(source.Observations,
+                s => m.Overflows.Value > 0 && m.SocketDrops.Value > 100 && s.Where(o => o.IsLoss).Sum(o => o.Lost) == m.Lost.Value);
+
+            var loss = seen.Where(o => o.IsLoss).Sum(o => o.Lost);
+            var state = $"filter={kernelFilter}: announced {loss}, lost {m.Lost.Value}, drops {m.SocketDrops.Value}, overflows {m.Overflows.Value}, gaps {m.SequenceGaps.Value}";
+            Assert.True(m.Overflows.Value > 0, state);
+            Assert.True(m.SocketDrops.Value > 100, state);
+            Assert.True(loss == m.Lost.Value && loss == metrics.Counter("process.lost").Value, state);
+            Assert.True(loss >= m.SocketDrops.Value, state);
+            if (!kernelFilter)
+            {
+                // A dropped message also leaves a gap in its CPU's sequence, visible when that CPU sends its next
+                // message (and only if we had seen a message from that CPU before). Make some traffic; the loss
+                // must not be counted twice.
+                var deadline = DateTime.UtcNow.AddSeconds(2);
+                while (m.SequenceGaps.Value < m.SocketDrops.Value && DateTime.UtcNow < deadline)
+                {
+                    using var poke = ChildProcess.Start("/bin/true");
+                    seen.AddRange(NetlinkTestSupport.CollectUntil(source.Observations, _ => false, TimeSpan.FromMilliseconds(50)));
+                }
+
+                state = $"filter={kernelFilter}: announced {loss}, lost {m.Lost.Value}, drops {m.SocketDrops.Value}, overflows {m.Overflows.Value}, gaps {m.SequenceGaps.Value}";
+                Assert.True(m.SequenceGaps.Value > 0 && m.SequenceGaps.Value <= m.SocketDrops.Value, state);
+                Assert.True(m.Lost.Value == Math.Max(m.SocketDrops.Value, m.SequenceGaps.Value), state);
+            }
+
+            // And the source keeps working: a later process is reported (or, should the tiny buffer overflow
+            // again under other load, that loss is announced too).
+            var lostBefore = m.Lost.Value;
+            using var after = ChildProcess.Start("/bin/true");
+            var later = NetlinkTestSupport.CollectUntil(source.Observations,
+                s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == after.Pid) || m.Lost.Value > lostBefore);
+            Assert.True(later.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == after.Pid) || m.Lost.Value > lostBefore, state);
+        }
+    }
+
+    private static ProcessObservation WaitForExit(NetlinkProcEventSource source, int pid)
+    {
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid));
+        return Assert.Single(seen, o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid);
     }
 
     private static NetlinkProcEventSource Open(NetlinkSourceOptions? options = null, MetricsRegistry? metrics = null)

@@ -19,7 +19,7 @@ public class ProcessTableTests
     public ProcessTableTests()
     {
         var metrics = Metrics(out _registry);
-        _table = new ProcessTable(new ProcessSettings { HoldTime = Hold, CacheGraceTime = Grace, MaxTracked = 1000 }, _time, metrics, exitCodesKnown: true);
+        _table = new ProcessTable(new ProcessSettings { HoldTime = Hold, CacheGraceTime = Grace, MaxTracked = 1000 }, _time, metrics);
 
         // A shell (pid 100) is running when we start.
         _table.LoadSnapshot(new[] { Sample(1, 0, 1, "systemd"), Sample(100, 1, 50, "bash", new[] { "-bash" }, "/usr/bin/bash") }, EventKind.Event, null);
@@ -106,6 +106,18 @@ public class ProcessTableTests
 
         var report = Assert.Single(Take(1));
         Assert.Equal(new ExitStatus(true, 0, 9, false), report.Exit);
+    }
+
+    [Fact]
+    public void PolledExitHasNoExitCode()
+    {
+        _table.Observe(Exit(100, 0) with { Synthetic = true });
+        Advance(Hold);
+
+        var report = Assert.Single(Take(1));
+        Assert.Equal(ProcessEvents.Exit, report.Events);
+        Assert.False(report.Exit.Known);
+        Assert.NotNull(report.EndTime);
     }
 
     [Fact]
@@ -241,7 +253,7 @@ public class ProcessTableTests
     [Fact]
     public void ZeroHoldReportsEveryEventAtOnce()
     {
-        var table = new ProcessTable(new ProcessSettings { HoldTime = TimeSpan.Zero }, _time, Metrics(out _), exitCodesKnown: true);
+        var table = new ProcessTable(new ProcessSettings { HoldTime = TimeSpan.Zero }, _time, Metrics(out _));
         table.Observe(Fork(200, 100, Sample(200, 100, 500, "bash")));
         table.Observe(Exec(200, Sample(200, 100, 500, "true")));
         Assert.True(table.TryTakeReport(out var fork));
@@ -254,7 +266,7 @@ public class ProcessTableTests
     public void FullTableEvictsTheOldestExitedEntryFirst()
     {
         var metrics = Metrics(out var registry);
-        var table = new ProcessTable(new ProcessSettings { HoldTime = Hold, CacheGraceTime = Grace, MaxTracked = 3 }, _time, metrics, exitCodesKnown: true);
+        var table = new ProcessTable(new ProcessSettings { HoldTime = Hold, CacheGraceTime = Grace, MaxTracked = 3 }, _time, metrics);
         table.LoadSnapshot(new[] { Sample(1, 0, 1, "init"), Sample(10, 1, 2, "a"), Sample(11, 1, 3, "b") }, EventKind.Event, null);
         table.Observe(Exit(10, 0));
         table.Observe(Exit(11, 0));
@@ -272,7 +284,7 @@ public class ProcessTableTests
     public void FullTableOfLiveProcessesReportsNewOnesUntrackedAndLosesNothing()
     {
         var metrics = Metrics(out var registry);
-        var table = new ProcessTable(new ProcessSettings { HoldTime = Hold, MaxTracked = 2 }, _time, metrics, exitCodesKnown: true);
+        var table = new ProcessTable(new ProcessSettings { HoldTime = Hold, MaxTracked = 2 }, _time, metrics);
         table.LoadSnapshot(new[] { Sample(1, 0, 1, "init"), Sample(10, 1, 2, "a") }, EventKind.Event, null);
         while (table.TryTakeReport(out _))
         {
