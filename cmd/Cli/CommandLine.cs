@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Shipper.Config;
 using Shipper.Events;
+using Shipper.IndexManagement;
+using Shipper.Outputs.Elasticsearch;
 using Shipper.Module.Config;
 using Shipper.Module.Registry;
 using Shipper.Watchdog;
@@ -74,6 +76,9 @@ public static class CommandLine
             {
                 "" or "run" => RunShipper(options, args, stderr, documentStream),
                 "test config" => TestConfig(options, stdout),
+                "test output" => TestOutput(options, stdout),
+                "export template" => ExportTemplate(options, stdout),
+                "setup" => Setup(options, stdout),
                 "export config" => ExportConfig(options, stdout),
                 "version" => PrintVersion(stdout),
                 "help" => PrintUsage(stdout),
@@ -113,6 +118,49 @@ public static class CommandLine
 
         stdout.WriteLine("Config OK");
         return ExitOk;
+    }
+
+    private static int TestOutput(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        if (settings.OutputName != "elasticsearch")
+        {
+            stdout.WriteLine("console: documents go to stdout... OK");
+            return ExitOk;
+        }
+
+        var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
+        return OutputTester.RunAsync(es, stdout).GetAwaiter().GetResult();
+    }
+
+    private static int ExportTemplate(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        var es = settings.OutputName == "elasticsearch" ? ElasticsearchSettings.Parse(settings.ElasticsearchSection) : null;
+        try
+        {
+            new IndexTemplateBuilder(TemplateSettings.Parse(settings.SetupTemplateSection, es)).Export(stdout);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException("setup.template.name", SourceLocation.None, e.Message);
+        }
+
+        return ExitOk;
+    }
+
+    private static int Setup(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        if (settings.OutputName != "elasticsearch")
+        {
+            throw new ConfigException("output", settings.Root.Location, "setup --index-management loads the index template into Elasticsearch: configure output.elasticsearch");
+        }
+
+        var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
+        var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
+        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null), "setup");
+        return IndexSetup.RunAsync(es, template, stdout, log).GetAwaiter().GetResult();
     }
 
     private static int ExportConfig(CliOptions options, TextWriter stdout)

@@ -8,6 +8,8 @@ using Shipper.Module.Registry;
 using Shipper.Monitoring;
 using Shipper.Outputs;
 using Shipper.Outputs.Console;
+using Shipper.Outputs.Elasticsearch;
+using Shipper.IndexManagement;
 using Shipper.Publisher;
 
 namespace Shipper.Worker;
@@ -134,19 +136,29 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
-        var (output, batchSize, workers) = CreateOutput(settings, options, documents, metrics, log);
+        var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log);
         settings.Tracker.EnsureAllConsumed(settings.Root);
-        var pipeline = new Pipeline(settings.Queue, output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
+        var pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
         return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
     }
 
-    private static (IOutput Output, int BatchSize, int Workers) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
+    private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
     {
         switch (settings.OutputName)
         {
             case "console":
                 var stdout = options.Stdout ?? Stream.Null;
-                return (new ConsoleOutput(settings.Console, stdout, documents, metrics, log.Named("console"), options.Time), Math.Min(settings.Console.BatchSize, settings.Queue.Events), 1);
+                return (new ConsoleOutput(settings.Console, stdout, documents, metrics, log.Named("console"), options.Time), settings.Console.BatchSize, 1, settings.Queue);
+            case "elasticsearch":
+                var esLog = log.Named("elasticsearch");
+                var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection, esLog);
+                var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
+                // One more publisher worker than requests in flight, so a batch is encoded while another is sent.
+                // A performance preset sets queue.mem.* too, as libbeat's presets do.
+                var queue = es.Preset is { } preset
+                    ? new QueueSettings(preset.QueueEvents, preset.QueueFlushMinEvents, preset.QueueFlushTimeout)
+                    : settings.Queue;
+                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time), es.BulkMaxSize, es.Concurrency + 1, queue);
             default:
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }
