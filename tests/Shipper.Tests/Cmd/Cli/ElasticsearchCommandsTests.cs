@@ -83,6 +83,21 @@ public class ElasticsearchCommandsTests
         }
 
         using var shipper = Process.Start(start)!;
+        try
+        {
+            await ShipAndStopAsync(shipper, es);
+        }
+        finally
+        {
+            if (!shipper.HasExited)
+            {
+                shipper.Kill(entireProcessTree: true); // never leave a shipper behind a failed test
+            }
+        }
+    }
+
+    private static async Task ShipAndStopAsync(Process shipper, LoopbackElasticsearch es)
+    {
         var stderr = shipper.StandardError.ReadToEndAsync();
         var marker = "es-e2e-" + Guid.NewGuid().ToString("N");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -31,6 +31,21 @@ public class RunCommandTests
         }
 
         using var shipper = Process.Start(start)!;
+        try
+        {
+            await RunAndStopAsync(shipper);
+        }
+        finally
+        {
+            if (!shipper.HasExited)
+            {
+                shipper.Kill(entireProcessTree: true); // never leave a shipper behind a failed test
+            }
+        }
+    }
+
+    private static async Task RunAndStopAsync(Process shipper)
+    {
         var stderr = shipper.StandardError.ReadToEndAsync();
         var documents = new List<JsonDocument>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
