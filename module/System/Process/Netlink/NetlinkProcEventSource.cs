@@ -430,7 +430,10 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         if (e.Type != ProcEventType.Exit)
         {
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
-            sample = _reader.Read(e.ProcessPid, out var failures);
+            ProcReadFailures failures;
+            sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
+                ? _reader.ReadStatOnly(e.ProcessPid, out failures)
+                : _reader.Read(e.ProcessPid, out failures);
             Metrics.Enrichment.Count(failures);
             if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
             {
