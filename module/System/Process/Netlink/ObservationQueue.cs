@@ -46,7 +46,7 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
         _head = _tail = new Segment();
     }
 
-    public static readonly TimeSpan DefaultBatchDelay = TimeSpan.FromMilliseconds(5);
+    public static readonly TimeSpan DefaultBatchDelay = TimeSpan.FromMilliseconds(10);
 
     public TimeSpan BatchDelay { get; }
 

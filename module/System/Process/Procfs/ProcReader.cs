@@ -364,7 +364,7 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    /// <summary>read() until end of file or <paramref name="max"/> bytes, growing the pooled buffer as needed.</summary>
+    /// <summary>Reads to the end (a short read) or <paramref name="max"/> bytes, growing the pooled buffer as needed.</summary>
     private int ReadAll(int fd, int max)
     {
         var length = 0;
@@ -408,6 +408,14 @@ public sealed unsafe class ProcReader : IDisposable
             if (length >= max)
             {
                 return max;
+            }
+
+            // /proc's stat, status (seq_file single_show) and cmdline hand out everything they have in one
+            // read when the buffer is large enough, so a short read is the end: skipping the read that would
+            // return 0 saves a syscall per file on the hot path.
+            if (length < _buffer.Length)
+            {
+                return length;
             }
         }
     }
