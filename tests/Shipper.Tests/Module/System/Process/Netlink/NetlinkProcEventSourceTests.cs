@@ -235,8 +235,8 @@ public class NetlinkProcEventSourceTests
     {
         using var source = Open(new NetlinkSourceOptions { Realtime = true, RealtimePriority = 10 });
         Assert.True(source.IsRealtime);
-        var reader = Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
-            .Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "netlink-reader");
+        var reader = $"/proc/{Environment.ProcessId}/task/{source.ReaderThreadId}";
+        Assert.Equal("netlink-reader", File.ReadAllText(Path.Combine(reader, "comm")).Trim());
         var stat = File.ReadAllText(Path.Combine(reader, "stat"));
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         Assert.Equal("10", fields[40 - 3]); // rt_priority (field 40)

@@ -189,7 +189,8 @@ public class ProcReaderTests
         using var child = ChildProcess.Start("/bin/sh", args.ToArray());
         using var reader = new ProcReader();
 
-        var sample = reader.Read(child.Pid);
+        // Between fork and exec the child still shows the test host's command line: wait for the exec.
+        var sample = WaitFor(() => reader.Read(child.Pid), s => s.Args is ["/bin/sh", ..]);
 
         Assert.Equal(["/bin/sh", .. args], sample.Args!);
         Assert.Null(sample.Errors);
