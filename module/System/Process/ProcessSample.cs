@@ -49,6 +49,14 @@ public sealed class ProcessSample
     /// <summary>Inode of <c>ns/mnt</c>; 0 when unknown.</summary>
     public ulong MountNamespace { get; set; }
 
+    /// <summary>
+    /// True when only <c>stat</c> was read (a fork, with <see cref="Netlink.NetlinkSourceOptions.FullSampleOnFork"/>
+    /// off): a child is a copy of its parent at fork, so args, executable, working directory, ids, capabilities
+    /// and mount namespace are the parent's — take them from the parent's entry. Those fields are null/zero here
+    /// and that is not an error.
+    /// </summary>
+    public bool StatOnly { get; set; }
+
     /// <summary>Human-readable problems, e.g. "cannot read /proc/42/exe: process exited".</summary>
     public List<string>? Errors { get; set; }
 

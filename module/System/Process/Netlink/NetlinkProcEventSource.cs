@@ -96,6 +96,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>Whether the reader thread runs at SCHED_FIFO.</summary>
     public bool IsRealtime { get; private set; }
 
+    /// <summary>The reader thread's kernel task id (0 before <see cref="Start"/>).</summary>
+    internal int ReaderThreadId { get; private set; }
+
     /// <summary>Our socket's netlink port id (0 before <see cref="Start"/>).</summary>
     internal uint PortId => _socket?.PortId ?? 0;
 
@@ -244,6 +247,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     {
         try
         {
+            ReaderThreadId = NetlinkSyscalls.GetTid();
             ApplyRealtimePriority();
             _started.Set();
             while (!_stopping)
@@ -285,7 +289,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
         // Scheduling policy is per thread on Linux: applied to this thread's tid, not the process.
         var priority = _options.RealtimePriority;
-        if (NetlinkSyscalls.SchedSetScheduler(NetlinkSyscalls.GetTid(), NetlinkSyscalls.SCHED_FIFO, &priority) == 0)
+        if (NetlinkSyscalls.SchedSetScheduler(ReaderThreadId, NetlinkSyscalls.SCHED_FIFO, &priority) == 0)
         {
             IsRealtime = true;
             return;
@@ -430,7 +434,10 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         if (e.Type != ProcEventType.Exit)
         {
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
-            sample = _reader.Read(e.ProcessPid, out var failures);
+            ProcReadFailures failures;
+            sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
+                ? _reader.ReadStatOnly(e.ProcessPid, out failures)
+                : _reader.Read(e.ProcessPid, out failures);
             Metrics.Enrichment.Count(failures);
             if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
             {

@@ -29,6 +29,13 @@ public sealed record NetlinkSourceOptions
     /// </summary>
     public bool KernelFilter { get; init; } = true;
 
+    /// <summary>
+    /// <c>process.netlink.fork_sample: full</c>: read all of /proc/&lt;pid&gt; at fork as at exec. Off (the
+    /// default), a fork reads only <c>stat</c> (<see cref="ProcessSample.StatOnly"/>): the rest is a copy of the
+    /// parent at that moment, and skipping it roughly halves the reader's /proc work in a process storm.
+    /// </summary>
+    public bool FullSampleOnFork { get; init; }
+
     /// <summary>Root of the proc filesystem (tests point it elsewhere).</summary>
     public string ProcRoot { get; init; } = "/proc";
 }

@@ -21,6 +21,7 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
     private Exception? _error;
     private TaskCompletionSource<bool>? _waiter;
     private Segment? _spare;
+    private bool _busy; // reader-only: the last wait was ended by the writer, so items are flowing
 
     // Writer-only state.
     private Segment _tail;
@@ -30,12 +31,24 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
     private Segment _head;
     private int _headIndex;
 
-    public ObservationQueue(int capacity)
+    /// <param name="capacity">Items the queue holds before writes fail.</param>
+    /// <param name="batchDelay">
+    /// After the reader was woken for an item and has drained the queue, it lingers this long before asking to
+    /// be woken again, so a busy stream costs one wake-up per delay instead of one per event (each wake-up is a
+    /// thread-pool hop for the reader and a futex call on the writer's real-time thread). Zero wakes per event.
+    /// The tracker holds events for up to a second anyway; a couple of milliseconds changes nothing there.
+    /// </param>
+    public ObservationQueue(int capacity, TimeSpan? batchDelay = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
+        BatchDelay = batchDelay ?? DefaultBatchDelay;
         _head = _tail = new Segment();
     }
+
+    public static readonly TimeSpan DefaultBatchDelay = TimeSpan.FromMilliseconds(10);
+
+    public TimeSpan BatchDelay { get; }
 
     public int Capacity { get; }
 
@@ -126,6 +139,24 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
             return ValueTask.FromCanceled<bool>(cancellationToken);
         }
 
+        return _busy && BatchDelay > TimeSpan.Zero ? LingerThenWaitAsync(cancellationToken) : WaitForWriterAsync(cancellationToken);
+    }
+
+    private async ValueTask<bool> LingerThenWaitAsync(CancellationToken cancellationToken)
+    {
+        // Busy stream: gather a batch on a timer instead of asking the writer to wake us for the next item.
+        await Task.Delay(BatchDelay, cancellationToken).ConfigureAwait(false);
+        if (Volatile.Read(ref _count) > 0)
+        {
+            return true;
+        }
+
+        _busy = false; // the stream went quiet: the next wait asks the writer again
+        return await WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<bool> WaitForWriterAsync(CancellationToken cancellationToken)
+    {
         // Only reached when the tracker has drained everything: allocation here is off the busy path.
         var waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         Interlocked.Exchange(ref _waiter, waiter);
@@ -142,6 +173,7 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
+        _busy = true;
         return new ValueTask<bool>(waiter.Task);
     }
 

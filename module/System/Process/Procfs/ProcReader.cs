@@ -91,6 +91,50 @@ public sealed unsafe class ProcReader : IDisposable
     }
 
     /// <summary>
+    /// A sample from <c>stat</c> alone (<see cref="ProcessSample.StatOnly"/>): start time, parent, name, session,
+    /// tty, flags. What a fork needs, at a fifth of the cost of <see cref="Read(int, out ProcReadFailures)"/>.
+    /// </summary>
+    public ProcessSample ReadStatOnly(int pid, out ProcReadFailures failures)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var sample = new ProcessSample { Pid = pid, StatOnly = true };
+        failures = ProcReadFailures.None;
+        int fd;
+        fixed (byte* path = _path)
+        {
+            SetPidPath(pid, "stat"u8);
+            fd = ProcfsSyscalls.Open(path, ProcfsSyscalls.O_RDONLY | ProcfsSyscalls.O_CLOEXEC);
+        }
+
+        var errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        var length = -1;
+        if (fd >= 0)
+        {
+            length = ReadAll(fd, SmallBuffer);
+            errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
+            ProcfsSyscalls.Close(fd);
+        }
+
+        if (length < 0)
+        {
+            failures = ProcReadFailures.Stat | (IsGone(errno) ? ProcReadFailures.Exited : 0);
+            sample.AddError($"cannot read {ProcRoot}/{pid}/stat: {Describe(errno)}");
+            return sample;
+        }
+
+        var content = _buffer.AsSpan(0, length);
+        if (!ProcStatParser.TryParse(content, out var stat))
+        {
+            failures = ProcReadFailures.Stat;
+            sample.AddError($"cannot parse {ProcRoot}/{pid}/stat: unexpected format");
+            return sample;
+        }
+
+        ApplyStat(sample, content, stat);
+        return sample;
+    }
+
+    /// <summary>
     /// Reads only <c>/proc/&lt;pid&gt;/stat</c> (one open, no allocation): what a poller needs to tell processes
     /// apart (pid + start time) and to skip kernel threads. The comm is not decoded.
     /// </summary>
@@ -177,6 +221,11 @@ public sealed unsafe class ProcReader : IDisposable
             return;
         }
 
+        ApplyStat(sample, content, stat);
+    }
+
+    private static void ApplyStat(ProcessSample sample, ReadOnlySpan<byte> content, in ProcStat stat)
+    {
         sample.Name = ProcStatParser.DecodeComm(content, stat);
         sample.State = stat.State;
         sample.ParentPid = stat.ParentPid;
@@ -315,7 +364,7 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    /// <summary>read() until end of file or <paramref name="max"/> bytes, growing the pooled buffer as needed.</summary>
+    /// <summary>Reads to the end (a short read) or <paramref name="max"/> bytes, growing the pooled buffer as needed.</summary>
     private int ReadAll(int fd, int max)
     {
         var length = 0;
@@ -359,6 +408,14 @@ public sealed unsafe class ProcReader : IDisposable
             if (length >= max)
             {
                 return max;
+            }
+
+            // /proc's stat, status (seq_file single_show) and cmdline hand out everything they have in one
+            // read when the buffer is large enough, so a short read is the end: skipping the read that would
+            // return 0 saves a syscall per file on the hot path.
+            if (length < _buffer.Length)
+            {
+                return length;
             }
         }
     }

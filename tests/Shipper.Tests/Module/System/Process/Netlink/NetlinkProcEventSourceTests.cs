@@ -28,7 +28,7 @@ public class NetlinkProcEventSourceTests
 
             var fork = Assert.Single(mine, o => o.Event.Type == ProcEventType.Fork);
             Assert.Equal(Environment.ProcessId, fork.Event.ParentTgid);
-            Assert.NotNull(fork.Sample);
+            Assert.True(fork.Sample!.StatOnly);
 
             var exec = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exec);
             var exit = Assert.Single(mine, o => o.Event.Type == ProcEventType.Exit);
@@ -54,6 +54,18 @@ public class NetlinkProcEventSourceTests
         }
 
         Assert.Equal(1, complete);
+    }
+
+    [KernelFact]
+    public void ReadsTheWholeProcessAtForkWhenAsked()
+    {
+        using var source = Open(new NetlinkSourceOptions { FullSampleOnFork = true });
+        using var child = ChildProcess.Start("/bin/sleep", "1");
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == child.Pid));
+        var fork = Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.Tgid == child.Pid);
+        Assert.False(fork.Sample!.StatOnly);
+        Assert.NotNull(fork.Sample.Uids);
+        Assert.NotNull(fork.Sample.WorkingDirectory);
     }
 
     [KernelFact]
@@ -223,8 +235,8 @@ public class NetlinkProcEventSourceTests
     {
         using var source = Open(new NetlinkSourceOptions { Realtime = true, RealtimePriority = 10 });
         Assert.True(source.IsRealtime);
-        var reader = Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
-            .Single(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "netlink-reader");
+        var reader = $"/proc/{Environment.ProcessId}/task/{source.ReaderThreadId}";
+        Assert.Equal("netlink-reader", File.ReadAllText(Path.Combine(reader, "comm")).Trim());
         var stat = File.ReadAllText(Path.Combine(reader, "stat"));
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         Assert.Equal("10", fields[40 - 3]); // rt_priority (field 40)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Process storm benchmark: spawns N short processes (fork + exec "/bin/true storm-<tag>-<i>" + wait) at the
+# machine's maximum rate while one listener runs, and prints, per listener: spawn rate, kernel events
+# captured vs expected, lost, share of execs reported with the full command line (and executable),
+# listener CPU seconds per 1,000 processes (utime+stime from /proc/<pid>/stat), and peak RSS (VmHWM).
+#
+# Listeners (CASES, space-separated; default all):
+#   bench-rt, bench   netlink-bench: NetlinkProcEventSource alone (no tracker/output), SCHED_FIFO on / off
+#   bench-rt-full     the same, real-time, reading all of /proc/<pid> at fork too (fork_sample: full)
+#   forkstat-r, forkstat   forkstat -r (SCHED_FIFO) / plain, on the same storm
+#   shipper-rt, shipper    the full shipper (system/process -> console output to a file), realtime on / off
+#
+# Usage: sudo tests/bench/process-storm.sh            (N=10000)
+#        N=2000 CASES="bench-rt forkstat-r" tests/bench/process-storm.sh
+# Env: N (processes), CASES, WORK (scratch dir), AOT=1 to publish netlink-bench with NativeAOT (default 1),
+#      DRAIN (seconds to let a listener catch up after the storm, default 2).
+# Numbers vary with machine load: run on a quiet machine and compare cases within one run.
+set -euo pipefail
+
+N=${N:-10000}
+CASES=${CASES:-"bench-rt bench forkstat-r forkstat shipper-rt shipper"}
+DRAIN=${DRAIN:-2}
+AOT=${AOT:-1}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${WORK:-$(mktemp -d /tmp/process-storm.XXXXXX)}
+mkdir -p "$WORK"
+: > "$WORK/cases.txt"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "process-storm: needs root (the proc connector and SCHED_FIFO)" >&2
+    exit 1
+fi
+
+echo "process-storm: N=$N, work directory $WORK" >&2
+cc -O2 -o "$WORK/storm" "$ROOT/tests/bench/storm.c"
+
+if ! command -v forkstat >/dev/null 2>&1; then
+    apt-get install -y forkstat >&2
+fi
+
+case " $CASES " in
+*" bench"*)
+    aot_flags=()
+    if [ "$AOT" = "1" ]; then aot_flags=(-p:PublishAot=true); fi
+    dotnet publish "$ROOT/tests/bench/NetlinkBench/NetlinkBench.csproj" -c Release -o "$WORK/bench" "${aot_flags[@]}" >"$WORK/bench-build.log" 2>&1 \
+        || { echo "process-storm: building netlink-bench failed, see $WORK/bench-build.log" >&2; exit 1; }
+    ;;
+esac
+
+case " $CASES " in
+*" shipper"*)
+    dotnet publish "$ROOT/cmd/Shipper.csproj" -c Release -o "$WORK/shipper" >"$WORK/shipper-build.log" 2>&1 \
+        || { echo "process-storm: building shipper failed, see $WORK/shipper-build.log" >&2; exit 1; }
+    ;;
+esac
+
+# utime + stime of a process, in clock ticks. Fields are counted after the last ')' (comm may hold spaces).
+cpu_ticks() {
+    local stat rest
+    stat=$(cat "/proc/$1/stat")
+    rest=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo $(( ${12} + ${13} ))
+}
+
+peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# wait_for <pattern> <seconds> <file>
+wait_for() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        if grep -q -- "$1" "$3" 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+shipper_config() {
+    cat > "$WORK/$1.yml" <<YAML
+shipper.modules:
+  - module: system
+    datasets: [process]
+    process.netlink.realtime: $2
+output.console:
+  enabled: true
+logging.level: info
+logging.to_stderr: true
+YAML
+    chmod 600 "$WORK/$1.yml"
+}
+
+run_case() {
+    local name=$1 kind=$2
+    shift 2
+    local out="$WORK/$name.out" err="$WORK/$name.err"
+    "$@" >"$out" 2>"$err" &
+    local listener=$!
+    case $kind in
+    bench) wait_for "ready" 30 "$out" || { echo "$name did not start: $(cat "$err")" >&2; kill $listener; return 1; } ;;
+    forkstat) wait_for "Time" 10 "$out" || true; sleep 0.5 ;;
+    shipper) wait_for "netlink proc connector open" 60 "$err" || { echo "$name did not start: $(tail -5 "$err")" >&2; kill $listener; return 1; }; sleep 1 ;;
+    esac
+
+    local c0 c1 hwm tag="${name//-/}$$"
+    c0=$(cpu_ticks $listener)
+    "$WORK/storm" "$N" "$tag" "$WORK/$name.pids" 2>"$WORK/$name.storm" &
+    local generator=$!
+    wait $generator
+    sleep "$DRAIN"
+    c1=$(cpu_ticks $listener)
+    hwm=$(peak_rss_kb $listener)
+    # TERM, not INT: a background job of a non-interactive shell starts with SIGINT ignored.
+    kill -TERM $listener
+    wait $listener || true
+    echo "$name $kind $generator $c0 $c1 $hwm $tag" >> "$WORK/cases.txt"
+    echo "process-storm: $name done ($(cat "$WORK/$name.storm"))" >&2
+}
+
+for c in $CASES; do
+    case $c in
+    bench-rt) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime true --events "$WORK/$c.events" ;;
+    bench) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime false --events "$WORK/$c.events" ;;
+    bench-rt-full) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime true --full-fork-sample true --events "$WORK/$c.events" ;;
+    forkstat-r) run_case "$c" forkstat forkstat -l -r -e fork,exec,exit ;;
+    forkstat) run_case "$c" forkstat forkstat -l -e fork,exec,exit ;;
+    shipper-rt | shipper)
+        if [ "$c" = shipper-rt ]; then shipper_config "$c" true; else shipper_config "$c" false; fi
+        mkdir -p "$WORK/$c-home"
+        run_case "$c" shipper "$WORK/shipper/shipper" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
+        ;;
+    *) echo "process-storm: unknown case $c" >&2; exit 2 ;;
+    esac
+    sleep 1
+done
+
+echo
+echo "Process storm: $N x fork+exec+exit of /bin/true on $(nproc) CPUs, kernel $(uname -r)"
+python3 "$ROOT/tests/bench/storm-report.py" "$WORK"

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of process-storm.sh into the comparison table (one row per listener case).
+
+For every case it knows the generator's pid and tag and the storm children's pids (pid -> index, written by
+storm.c). A listener "captured" a child's fork/exec/exit if it reported that event for that pid after the
+generator's own exec; its exec is "full" when the reported command line is exactly
+"/bin/true storm-<tag>-<index>" and (where the listener reports it) the executable is /usr/bin/true.
+"""
+import json
+import os
+import re
+import sys
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def load_pids(path):
+    pids = {}
+    with open(path) as f:
+        for line in f:
+            pid, index = line.split()
+            pids[int(pid)] = int(index)
+    return pids
+
+
+class Tally:
+    def __init__(self, pids, tag):
+        self.pids, self.tag = pids, tag
+        self.closed = set()
+        self.fork, self.exec, self.exit, self.full = set(), set(), set(), set()
+
+    def expected_args(self, pid):
+        return ["/bin/true", "storm-%s-%d" % (self.tag, self.pids[pid])]
+
+    def open(self, pid):
+        return pid in self.pids and pid not in self.closed
+
+    def on_fork(self, pid):
+        if self.open(pid):
+            self.fork.add(pid)
+
+    def on_exec(self, pid, full):
+        if self.open(pid):
+            self.exec.add(pid)
+            if full:
+                self.full.add(pid)
+
+    def on_exit(self, pid):
+        if self.open(pid):
+            self.exit.add(pid)
+            self.closed.add(pid)
+
+
+def tally_bench(path, gen, pids, tag):
+    t, started = Tally(pids, tag), False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            kind, rest = line[0], line[2:].rstrip("\n")
+            if kind == "E":
+                pid_text, _, payload = rest.partition(" ")
+                pid = int(pid_text)
+                args_text, _, exe = payload.partition("\t")
+                args = args_text.split("\x1f") if args_text else []
+                if pid == gen:
+                    started = True
+                elif started and pid in pids:
+                    t.on_exec(pid, args == t.expected_args(pid) and exe == "/usr/bin/true")
+            elif started:
+                pid = int(rest.split()[0])
+                (t.on_fork if kind == "F" else t.on_exit)(pid)
+    return t
+
+
+FORKSTAT_LINE = re.compile(r"^\d\d:\d\d:\d\d (\w+)\s+(\d+)\s?(.*)$")
+
+
+def tally_forkstat(path, gen, pids, tag):
+    t, started = Tally(pids, tag), False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = FORKSTAT_LINE.match(line.rstrip("\n"))
+            if not m:
+                continue
+            event, pid, rest = m.group(1), int(m.group(2)), m.group(3)
+            if event == "exec" and pid == gen:
+                started = True
+            if not started:
+                continue
+            if event == "fork" and rest.lstrip().startswith("child"):
+                t.on_fork(pid)
+            elif event == "exec" and pid in pids:
+                t.on_exec(pid, rest.strip() == " ".join(t.expected_args(pid)))
+            elif event == "exit":
+                t.on_exit(pid)
+    return t
+
+
+def tally_shipper(path, gen, pids, tag):
+    t = Tally(pids, tag)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            proc = doc.get("process") or {}
+            pid = proc.get("pid")
+            if pid not in pids or (proc.get("parent") or {}).get("pid") != gen:
+                continue
+            types = (doc.get("event") or {}).get("type") or []
+            if "start" in types:
+                t.on_fork(pid)
+            if "change" in types:
+                t.on_exec(pid, proc.get("args") == t.expected_args(pid) and proc.get("executable") == "/usr/bin/true")
+            if "end" in types:
+                t.on_exit(pid)
+    return t
+
+
+def metric(text, name):
+    for pattern in (r"\b%s[ =:]+(\d+)" % re.escape(name), r'"%s":\s*(\d+)' % re.escape(name.split(".")[-1])):
+        m = re.search(pattern, text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def main(work):
+    rows = []
+    with open(os.path.join(work, "cases.txt")) as f:
+        for line in f:
+            name, kind, gen, c0, c1, hwm_kb, tag = line.split()
+            gen, n_ticks = int(gen), int(c1) - int(c0)
+            pids = load_pids(os.path.join(work, name + ".pids"))
+            n = len(pids)
+            out = os.path.join(work, name + ".out")
+            text = open(out, encoding="utf-8", errors="replace").read() if kind == "bench" else ""
+            err = open(os.path.join(work, name + ".err"), encoding="utf-8", errors="replace").read()
+            if kind == "bench":
+                t = tally_bench(os.path.join(work, name + ".events"), gen, pids, tag)
+                lost = metric(text, "process.lost")
+            elif kind == "forkstat":
+                t = tally_forkstat(out, gen, pids, tag)
+                lost = None
+            else:
+                t = tally_shipper(out, gen, pids, tag)
+                lost = metric(err, "process.lost")
+            storm = open(os.path.join(work, name + ".storm")).read()
+            rate = re.search(r"\((\d+)/s\)", storm)
+            rows.append({
+                "case": name,
+                "rate": rate.group(1) if rate else "?",
+                "expected": 3 * n,
+                "captured": len(t.fork) + len(t.exec) + len(t.exit),
+                "fork": len(t.fork), "exec": len(t.exec), "exit": len(t.exit), "n": n,
+                "lost": "n/a" if lost is None else lost,
+                "full": 100.0 * len(t.full) / n if n else 0.0,
+                "cpu": n_ticks / CLK_TCK / n * 1000 if n else 0.0,
+                "rss": int(hwm_kb) / 1024,
+            })
+
+    header = "%-12s %8s %18s %22s %6s %10s %12s %9s" % (
+        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "peak RSS")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print("%-12s %8s %18s %22s %6s %9.1f%% %12.3f %6.1f MiB" % (
+            r["case"], r["rate"], "%d/%d" % (r["captured"], r["expected"]),
+            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["rss"]))
+    print()
+    print("full exec: exec events whose command line is exactly '/bin/true storm-<tag>-<i>' and (netlink-bench,")
+    print("shipper) executable /usr/bin/true; forkstat does not report the executable, so only its command line counts.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
