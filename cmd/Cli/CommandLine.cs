@@ -1,8 +1,11 @@
 using System.Runtime.InteropServices;
 using Shipper.Config;
 using Shipper.Events;
+using Shipper.IndexManagement;
+using Shipper.Outputs.Elasticsearch;
 using Shipper.Module.Config;
 using Shipper.Module.Registry;
+using Shipper.Watchdog;
 using Shipper.Worker;
 
 namespace Shipper.Cli;
@@ -71,8 +74,11 @@ public static class CommandLine
         {
             return verb switch
             {
-                "" or "run" => RunShipper(options, stderr, documentStream),
+                "" or "run" => RunShipper(options, args, stderr, documentStream),
                 "test config" => TestConfig(options, stdout),
+                "test output" => TestOutput(options, stdout),
+                "export template" => ExportTemplate(options, stdout),
+                "setup" => Setup(options, stdout),
                 "export config" => ExportConfig(options, stdout),
                 "version" => PrintVersion(stdout),
                 "help" => PrintUsage(stdout),
@@ -105,13 +111,56 @@ public static class CommandLine
         var settings = LoadSettings(options);
         var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
         worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        foreach (var line in settings.Ignored)
+        foreach (var line in worker.Warnings)
         {
             stdout.WriteLine($"Warning: {line}");
         }
 
         stdout.WriteLine("Config OK");
         return ExitOk;
+    }
+
+    private static int TestOutput(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        if (settings.OutputName != "elasticsearch")
+        {
+            stdout.WriteLine("console: documents go to stdout... OK");
+            return ExitOk;
+        }
+
+        var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
+        return OutputTester.RunAsync(es, stdout).GetAwaiter().GetResult();
+    }
+
+    private static int ExportTemplate(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        var es = settings.OutputName == "elasticsearch" ? ElasticsearchSettings.Parse(settings.ElasticsearchSection) : null;
+        try
+        {
+            new IndexTemplateBuilder(TemplateSettings.Parse(settings.SetupTemplateSection, es)).Export(stdout);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException("setup.template.name", SourceLocation.None, e.Message);
+        }
+
+        return ExitOk;
+    }
+
+    private static int Setup(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        if (settings.OutputName != "elasticsearch")
+        {
+            throw new ConfigException("output", settings.Root.Location, "setup --index-management loads the index template into Elasticsearch: configure output.elasticsearch");
+        }
+
+        var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
+        var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
+        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null), "setup");
+        return IndexSetup.RunAsync(es, template, stdout, log).GetAwaiter().GetResult();
     }
 
     private static int ExportConfig(CliOptions options, TextWriter stdout)
@@ -133,9 +182,15 @@ public static class CommandLine
         return ExitOk;
     }
 
-    private static int RunShipper(CliOptions options, TextWriter stderr, Stream documentStream)
+    private static int RunShipper(CliOptions options, IReadOnlyList<string> args, TextWriter stderr, Stream documentStream)
     {
         var settings = LoadSettings(options);
+        var watchdog = settings.Watchdog;
+        if (WatcherCommand.ShouldWatch(watchdog, options))
+        {
+            return WatcherCommand.Run(settings, watchdog, options, args, stderr);
+        }
+
         var worker = ShipperWorker.Build(settings, new WorkerOptions
         {
             LogToStderr = options.LogToStderr,
@@ -145,26 +200,28 @@ public static class CommandLine
         }, BuiltInDatasets.Create());
 
         using var stop = new CancellationTokenSource();
+        int? requestedExit = null;
+        using var workerWatchdog = WorkerWatchdog.Start(watchdog, worker.Log.Named("watchdog"), worker.Metrics, code =>
+        {
+            requestedExit ??= code;
+            stop.Cancel();
+        }, worker.Pipeline, () => DatasetDiagnostics(worker));
         void OnStop(PosixSignalContext context)
         {
             context.Cancel = true; // drain instead of dying
             worker.Log.Info($"received {context.Signal}, shutting down");
+            workerWatchdog.Stopping();
             stop.Cancel();
         }
 
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStop);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStop);
-        using var sigusr1 = PosixSignalRegistration.Create((PosixSignal)10, _ =>
-        {
-            foreach (var line in worker.Diagnostics())
-            {
-                worker.Log.Info("diagnostics: " + line);
-            }
-        });
 
         try
         {
-            return worker.RunAsync(stop.Token).GetAwaiter().GetResult();
+            workerWatchdog.Ready();
+            var exitCode = worker.RunAsync(stop.Token).GetAwaiter().GetResult();
+            return requestedExit ?? exitCode;
         }
         catch (Exception e) when (e is not ConfigException)
         {
@@ -175,6 +232,17 @@ public static class CommandLine
         finally
         {
             worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static IEnumerable<string> DatasetDiagnostics(ShipperWorker worker)
+    {
+        foreach (var dataset in worker.Datasets)
+        {
+            foreach (var line in dataset.Diagnostics())
+            {
+                yield return dataset.Name + ": " + line;
+            }
         }
     }
 }

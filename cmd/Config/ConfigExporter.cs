@@ -15,6 +15,8 @@ public static class ConfigExporter
 
     public const string Redacted = "[redacted]";
 
+    private const string ElasticsearchPrefix = "output.elasticsearch.";
+
     public static void Write(ConfigMap root, TextWriter output)
     {
         var emitter = new Emitter(output);
@@ -65,6 +67,13 @@ public static class ConfigExporter
                 if (IsSecret(key) && !scalar.IsNull)
                 {
                     emitter.Emit(new Scalar(Redacted));
+                }
+                else if (scalar.Path.StartsWith(ElasticsearchPrefix, StringComparison.Ordinal)
+                    && Outputs.Elasticsearch.ElasticsearchSettings.RedactValue(scalar.Path[ElasticsearchPrefix.Length..], scalar.Value) is var shown
+                    && shown != scalar.Value)
+                {
+                    // Inline PEM keys and passwords inside host or proxy URLs.
+                    emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, shown == "xxxxx" ? Redacted : shown, ScalarStyle.DoubleQuoted, isPlainImplicit: false, isQuotedImplicit: true));
                 }
                 else if (scalar.IsQuoted)
                 {

@@ -38,7 +38,7 @@ public sealed class ShipperSettings
 
     public required ConfigSection SetupTemplateSection { get; init; }
 
-    public required ConfigSection WatchdogSection { get; init; }
+    public required Watchdog.WatchdogSettings Watchdog { get; init; }
 
     public required LoggingSettings Logging { get; init; }
 
@@ -139,7 +139,7 @@ public sealed class ShipperSettings
             Console = ConsoleOutputSettings.Parse(outputs.Section("console")),
             ElasticsearchSection = outputs.Section("elasticsearch"),
             SetupTemplateSection = top.Section("setup.template"),
-            WatchdogSection = top.Section("watchdog"),
+            Watchdog = Shipper.Watchdog.WatchdogSettings.Parse(top.Section("watchdog")),
             Logging = LoggingSettings.Parse(top.Section("logging")),
             Http = HttpSettings.Parse(top.Section("http")),
             Paths = paths,

@@ -4,6 +4,7 @@ using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Outputs;
+using Shipper.Watchdog;
 
 namespace Shipper.Publisher;
 
@@ -15,7 +16,7 @@ namespace Shipper.Publisher;
 /// when the queue has stayed empty for <see cref="IdleGap"/> (an idle queue flushes at once), or at the
 /// latest after <c>flush.timeout</c>.
 /// </summary>
-public sealed class Pipeline : IEventReporter
+public sealed class Pipeline : IEventReporter, IPublisherProgress
 {
     /// <summary>How long an empty queue is given to receive more before a partial batch goes out.</summary>
     public static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(10);

@@ -8,6 +8,8 @@ using Shipper.Module.Registry;
 using Shipper.Monitoring;
 using Shipper.Outputs;
 using Shipper.Outputs.Console;
+using Shipper.Outputs.Elasticsearch;
+using Shipper.IndexManagement;
 using Shipper.Publisher;
 
 namespace Shipper.Worker;
@@ -53,6 +55,9 @@ public sealed class ShipperWorker : IAsyncDisposable
     public Pipeline Pipeline { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>Settings accepted but not (fully) honoured, for <c>test config</c> and the start-up log.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = Array.Empty<string>();
 
     public static ShipperWorker Build(ShipperSettings settings, WorkerOptions options, DatasetRegistry registry)
     {
@@ -100,6 +105,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         };
 
         var datasets = new List<IDataset>();
+        var warnings = new List<string>(settings.Ignored);
         foreach (var entry in settings.Modules)
         {
             if (!entry.Enabled)
@@ -120,6 +126,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     DataPath = settings.Paths.Data,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
+                warnings.AddRange(context.Warnings);
             }
         }
 
@@ -129,19 +136,29 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
-        var (output, batchSize, workers) = CreateOutput(settings, options, documents, metrics, log);
+        var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log);
         settings.Tracker.EnsureAllConsumed(settings.Root);
-        var pipeline = new Pipeline(settings.Queue, output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
-        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time);
+        var pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
+        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
     }
 
-    private static (IOutput Output, int BatchSize, int Workers) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
+    private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
     {
         switch (settings.OutputName)
         {
             case "console":
                 var stdout = options.Stdout ?? Stream.Null;
-                return (new ConsoleOutput(settings.Console, stdout, documents, metrics, log.Named("console"), options.Time), Math.Min(settings.Console.BatchSize, settings.Queue.Events), 1);
+                return (new ConsoleOutput(settings.Console, stdout, documents, metrics, log.Named("console"), options.Time), settings.Console.BatchSize, 1, settings.Queue);
+            case "elasticsearch":
+                var esLog = log.Named("elasticsearch");
+                var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection, esLog);
+                var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
+                // One more publisher worker than requests in flight, so a batch is encoded while another is sent.
+                // A performance preset sets queue.mem.* too, as libbeat's presets do.
+                var queue = es.Preset is { } preset
+                    ? new QueueSettings(preset.QueueEvents, preset.QueueFlushMinEvents, preset.QueueFlushTimeout)
+                    : settings.Queue;
+                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time), es.BulkMaxSize, es.Concurrency + 1, queue);
             default:
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }
@@ -159,7 +176,7 @@ public sealed class ShipperWorker : IAsyncDisposable
     public async Task<int> RunAsync(CancellationToken stop)
     {
         Log.Info($"shipper {BuildInfo.Version} (commit {BuildInfo.Commit}) starting: {_datasets.Count} dataset(s), output {Output.Name}, config {Settings.File}");
-        foreach (var line in Settings.Ignored)
+        foreach (var line in Warnings)
         {
             Log.Warn(line);
         }
@@ -194,7 +211,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         var exitCode = 0;
         var stopped = Task.Delay(Timeout.Infinite, stop);
         var firstDone = await Task.WhenAny(Task.WhenAny(running), stopped).ConfigureAwait(false);
-        if (firstDone != stopped)
+        if (firstDone != stopped && !stop.IsCancellationRequested)
         {
             exitCode = 2; // a dataset ended on its own: that is a failure the watcher should see
         }

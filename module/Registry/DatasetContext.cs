@@ -21,4 +21,10 @@ public sealed class DatasetContext
 
     /// <summary><c>path.data</c>, for datasets that keep state across restarts.</summary>
     public required string DataPath { get; init; }
+
+    /// <summary>
+    /// Things a dataset accepts but cannot fully honour here (an algorithm this platform lacks, say); the host
+    /// prints them in <c>test config</c> and logs them at start.
+    /// </summary>
+    public List<string> Warnings { get; } = new();
 }

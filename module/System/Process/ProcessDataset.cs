@@ -1,19 +1,187 @@
+using global::System.Threading.Channels;
+using Shipper.Module.Logging;
 using Shipper.Module.Registry;
+using Shipper.Module.System.Process.Documents;
+using Shipper.Module.System.Process.Enrichment;
+using Shipper.Module.System.Process.Hashing;
+using Shipper.Module.System.Process.Netlink;
+using Shipper.Module.System.Process.Procfs;
+using Shipper.Module.System.Process.Tracking;
+using Shipper.Module.System.Process.Users;
 
 namespace Shipper.Module.System.Process;
 
-// SKELETON: replaced by the process dataset work (issue 3).
+/// <summary>
+/// <c>system/process</c>: every fork, exec and exit, folded per process into Auditbeat-compatible documents.
+/// Pipeline: event source (netlink reader thread, or /proc poller) → <see cref="ProcessTracker"/> (the process
+/// table) → <see cref="EnrichmentStage"/> (documents, hashes) → the reporter.
+/// </summary>
 public sealed class ProcessDataset : IDataset
 {
+    /// <summary>Reports between the tracker and the document stage.</summary>
+    public const int ReportChannelCapacity = 4096;
+
+    /// <summary>How long documents still in the pipeline may take to reach the reporter at shutdown.</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    private readonly DatasetContext _context;
+    private readonly Logger _log;
+    private readonly ProcessMetrics _metrics;
+    private volatile ProcessTracker? _tracker;
+    private volatile EnrichmentStage? _stage;
+
     public ProcessDataset(DatasetContext context)
     {
-        context.Config.Consume("process");
-        context.Config.Consume("period");
-        context.Config.Consume("state.period");
+        _context = context;
+        _log = context.Log;
+        Settings = ProcessSettings.Parse(context.Config);
+        _metrics = new ProcessMetrics(context.Metrics);
     }
 
     public string Name => "system/process";
 
-    public Task RunAsync(IEventReporter reporter, CancellationToken cancellationToken) =>
-        Task.Delay(Timeout.Infinite, cancellationToken);
+    public ProcessSettings Settings { get; }
+
+    /// <summary>
+    /// The hash seam (issue 4): the registry sets it from <c>process.hash.*</c>
+    /// (<see cref="ExecutableHashSource.Create"/>); null publishes documents without hashes.
+    /// </summary>
+    public IExecutableHashSource? Hashes { get; init; }
+
+    /// <summary>Where user and group names come from (tests point them at fixture files).</summary>
+    public string PasswdPath { get; init; } = "/etc/passwd";
+
+    public string GroupPath { get; init; } = "/etc/group";
+
+    /// <summary>How long the tracker lets events and deadlines gather before a pass (see <see cref="ProcessTracker.Coalescing"/>).</summary>
+    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Test hook: called with the event source once it is started.</summary>
+    internal Action<IProcessEventSource>? SourceStarted { get; init; }
+
+    /// <summary>The process table as the last run left it (tests inspect it after stopping).</summary>
+    internal ProcessTable? LastTable { get; private set; }
+
+    public async Task RunAsync(IEventReporter reporter, CancellationToken cancellationToken)
+    {
+        using var source = StartSource(cancellationToken);
+        _metrics.Backend.Set(source.Backend);
+        SourceStarted?.Invoke(source);
+        using var snapshot = new ProcfsSnapshotSource();
+        var reports = Channel.CreateBounded<ProcessReport>(new BoundedChannelOptions(ReportChannelCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer)
+        {
+            Coalescing = Coalescing,
+        };
+        var mapper = new ProcessDocumentMapper(
+            _context.HostId,
+            StartTimeClock.FromProcStat(BootClock.Shared.ClockTicksPerSecond),
+            new UserDirectory(_context.Time, PasswdPath, GroupPath));
+        var stage = new EnrichmentStage(reports.Reader, mapper, Hashes, reporter, _context.Time, _metrics, _context.Metrics);
+        _tracker = tracker;
+        _stage = stage;
+
+        // The stage outlives the tracker by up to the shutdown grace, so what was held gets published.
+        using var stageStop = new CancellationTokenSource();
+        using var stopStage = cancellationToken.Register(static s => ((CancellationTokenSource)s!).CancelAfter(ShutdownGrace), stageStop);
+        var publishing = stage.RunAsync(stageStop.Token);
+        try
+        {
+            await tracker.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await publishing.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stageStop.IsCancellationRequested)
+            {
+                _log.Warn($"process: shutdown: {stage.InFlight} documents were not published within {ShutdownGrace.TotalSeconds:0} s");
+            }
+
+            LastTable = tracker.Table;
+            _tracker = null;
+            _stage = null;
+        }
+    }
+
+    public IEnumerable<string> Diagnostics()
+    {
+        if (_tracker is { } tracker)
+        {
+            foreach (var line in tracker.Diagnostics())
+            {
+                yield return line;
+            }
+        }
+
+        if (_stage is { } stage)
+        {
+            yield return $"process documents in flight (mapped, waiting for hashes or the publisher): {stage.InFlight}";
+        }
+    }
+
+    /// <summary>Starts the configured source; <c>auto</c> tries netlink and falls back to procfs, saying why.</summary>
+    private IProcessEventSource StartSource(CancellationToken cancellationToken)
+    {
+        switch (Settings.Backend)
+        {
+            case ProcessBackend.Netlink:
+                return StartNetlink(cancellationToken);
+            case ProcessBackend.Procfs:
+                _log.Info("process: backend procfs (configured)");
+                return StartProcfs(cancellationToken);
+        }
+
+        try
+        {
+            var netlink = StartNetlink(cancellationToken);
+            _log.Info("process: backend auto chose netlink: the kernel proc connector is available (real time)");
+            return netlink;
+        }
+        catch (NetlinkException ex)
+        {
+            _log.Warn($"process: backend auto chose procfs polling every {Settings.ProcfsPeriod.TotalMilliseconds:0} ms because netlink is not usable: {ex.Message}");
+            return StartProcfs(cancellationToken);
+        }
+    }
+
+    private NetlinkProcEventSource StartNetlink(CancellationToken cancellationToken)
+    {
+        var source = new NetlinkProcEventSource(
+            new NetlinkSourceOptions { ReceiveBuffer = (int)Settings.NetlinkReceiveBuffer, Realtime = Settings.NetlinkRealtime },
+            _context.Metrics,
+            _log);
+        try
+        {
+            source.Start(cancellationToken);
+            return source;
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken)
+    {
+        var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log);
+        try
+        {
+            source.Start(cancellationToken);
+            return source;
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
 }

@@ -1,0 +1,124 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Shipper.Outputs.Elasticsearch;
+
+/// <summary>
+/// Reads a <c>_bulk</c> reply filtered by <c>filter_path=errors,items.*.error,items.*.status</c> (the full
+/// reply works too) with <see cref="Utf8JsonReader"/>: one <see cref="BulkItemResult"/> per item, in
+/// request order. Successful items allocate nothing.
+/// </summary>
+public static class BulkResponseParser
+{
+    /// <summary>Fills <paramref name="results"/>; throws <see cref="FormatException"/> when the reply is not a bulk reply.</summary>
+    public static void Parse(ReadOnlySpan<byte> body, List<BulkItemResult> results)
+    {
+        results.Clear();
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new FormatException("the bulk reply is not a JSON object");
+            }
+
+            var sawItems = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("items"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw new FormatException("'items' in the bulk reply is not an array");
+                    }
+
+                    sawItems = true;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        results.Add(ReadItem(ref reader, body));
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (!sawItems)
+            {
+                throw new FormatException("the bulk reply has no 'items'");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"the bulk reply is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads <c>{"create":{"status":…,"error":{…}}}</c>; the reader ends on the item's EndObject.</summary>
+    private static BulkItemResult ReadItem(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    {
+        var status = 0;
+        string? errorType = null;
+        string? errorReason = null;
+        string? errorJson = null;
+
+        // The single property is the action name (create, index, …); its value holds the outcome.
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("status"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out status))
+                    {
+                        throw new FormatException("an item's status in the bulk reply is not a number");
+                    }
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        var copy = reader;
+                        var description = BulkItemResult.DescribeError(ref copy);
+                        var colon = description.IndexOf(": ", StringComparison.Ordinal);
+                        errorType = colon < 0 ? description : description[..colon];
+                        errorReason = colon < 0 ? null : description[(colon + 2)..];
+                    }
+                    else if (reader.TokenType == JsonTokenType.String)
+                    {
+                        errorReason = reader.GetString();
+                    }
+
+                    reader.Skip();
+                    var end = (int)reader.BytesConsumed;
+                    errorJson = Encoding.UTF8.GetString(body[start..end]);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+
+        if (status == 0)
+        {
+            throw new FormatException("an item in the bulk reply has no status (is items.*.status in filter_path?)");
+        }
+
+        return new BulkItemResult(status, errorType, errorReason, errorJson);
+    }
+}

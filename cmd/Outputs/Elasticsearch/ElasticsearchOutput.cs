@@ -1,0 +1,750 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Text;
+using Shipper.Events;
+using Shipper.IndexManagement;
+using Shipper.Module.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+using Shipper.Module.Registry;
+
+namespace Shipper.Outputs.Elasticsearch;
+
+/// <summary>
+/// Ships documents to Elasticsearch with <c>_bulk</c> <c>create</c> requests, as libbeat does.
+/// <para>
+/// Per item: 2xx acked; 409 a duplicate (acked); 429 and 5xx retried with backoff; any other 4xx goes to
+/// the non-indexable policy (dropped and counted, or rewritten into the dead-letter index). HTTP 413 halves
+/// the request until it fits; connection errors and other statuses mark the host down (exponential backoff
+/// with jitter, 401/403 straight to <c>backoff.max</c>) and the batch moves to the next ready host.
+/// </para>
+/// <para>
+/// Nothing is lost while the shipper runs: whatever is not confirmed comes back in
+/// <see cref="PublishResult.Retry"/> after the backoff. <c>max_retries</c> only limits per-item 5xx answers
+/// for the same event (a document the cluster keeps failing on); it never applies to an unreachable or
+/// overloaded cluster. On cancellation (shutdown) unconfirmed events are returned as Retry at once.
+/// </para>
+/// PublishAsync may be called concurrently (up to <see cref="Concurrency"/> requests are in flight);
+/// batches above <c>bulk_max_size</c> are split and their parts sent in parallel.
+/// </summary>
+public sealed class ElasticsearchOutput : IOutput
+{
+    private const string FilterPath = "filter_path=errors,items.*.error,items.*.status";
+    private const int DetailedRejectionsPerRequest = 3;
+
+    private readonly ElasticsearchSettings _settings;
+    private readonly TemplateSettings _templateSettings;
+    private readonly DocumentWriter _documents;
+    private readonly OutputMetrics _metrics;
+    private readonly Logger _log;
+    private readonly TimeProvider _time;
+    private readonly ElasticsearchTransport _transport;
+    private readonly HostState[] _hosts;
+    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _templateGate = new(1, 1);
+    private readonly ConcurrentBag<BulkEncoder> _encoders = new();
+    private readonly ConditionalWeakTable<Event, DeadLetterMark> _deadLetters = new();
+    private readonly Func<string, string?> _constantFields;
+    private readonly IndexTemplateBuilder? _template;
+    private readonly object _gate = new();
+    private bool _templateLoaded;
+    private int _next;
+    private int _current;
+
+    public ElasticsearchOutput(
+        ElasticsearchSettings settings,
+        TemplateSettings template,
+        DocumentWriter documents,
+        MetricsRegistry metrics,
+        Logger log,
+        TimeProvider time)
+    {
+        _settings = settings;
+        _templateSettings = template;
+        _documents = documents;
+        _metrics = new OutputMetrics(metrics);
+        _log = log;
+        _time = time;
+        _transport = new ElasticsearchTransport(settings, _metrics, time);
+        _constantFields = EventFormatter.ConstantFields(documents.Agent, documents.Host);
+        _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
+        _template = template.Enabled ? new IndexTemplateBuilder(template, documents.Agent.Version) : null;
+
+        var query = new StringBuilder(FilterPath);
+        foreach (var (key, value) in settings.Parameters)
+        {
+            query.Append('&').Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value));
+        }
+
+        _hosts = new HostState[settings.Hosts.Count];
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            _hosts[i] = new HostState(settings.Hosts[i], settings.Hosts[i].Api("_bulk", query.ToString()));
+        }
+
+        // libbeat starts failover mode on a random host so a fleet of shippers spreads over the cluster.
+        _current = settings.LoadBalance ? 0 : Random.Shared.Next(_hosts.Length);
+
+        var index = new EventFormatter(settings.Index, _constantFields, lowercase: true);
+        if (index.Constant is { } constantIndex && IndexNames.Check(constantIndex) is { } problem)
+        {
+            throw new ConfigException("output.elasticsearch.index", SourceLocation.None, problem);
+        }
+
+        var hosts = string.Join(", ", Array.ConvertAll(_hosts, h => h.Host.Display));
+        _log.Info($"elasticsearch output: hosts [{hosts}], index '{index.Constant ?? settings.Index.Text}', bulk_max_size {settings.BulkMaxSize}, worker {settings.Worker}, compression_level {settings.CompressionLevel}, loadbalance {(settings.LoadBalance ? "on" : "off")}");
+    }
+
+    public string Name => "elasticsearch";
+
+    /// <summary>How many PublishAsync calls can make progress at once (more calls wait for a free slot).</summary>
+    public int Concurrency => _settings.Concurrency;
+
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<Event> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return PublishResult.AllAcked(0);
+        }
+
+        var outcome = new PublishOutcome();
+        if (batch.Count <= _settings.BulkMaxSize)
+        {
+            await PublishChunkAsync(batch, outcome, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var chunks = new List<Task>();
+            for (var start = 0; start < batch.Count; start += _settings.BulkMaxSize)
+            {
+                var count = Math.Min(_settings.BulkMaxSize, batch.Count - start);
+                var chunk = new Event[count];
+                for (var i = 0; i < count; i++)
+                {
+                    chunk[i] = batch[start + i];
+                }
+
+                chunks.Add(PublishChunkAsync(chunk, outcome, cancellationToken));
+            }
+
+            await Task.WhenAll(chunks).ConfigureAwait(false);
+        }
+
+        if (outcome.NeedsBackoff && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await WaitForReadyHostAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        return outcome.ToResult();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _transport.Dispose();
+        while (_encoders.TryTake(out var encoder))
+        {
+            encoder.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task PublishChunkAsync(IReadOnlyList<Event> events, PublishOutcome outcome, CancellationToken cancellationToken)
+    {
+        var encoder = RentEncoder();
+        var slotTaken = false;
+        IReadOnlyList<Event> pending = events;
+        try
+        {
+            // Encode before waiting for a request slot, so one batch is encoded while another is in flight.
+            var encoded = Encode(events, encoder, outcome);
+            pending = encoded;
+            if (encoded.Count == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                slotTaken = true;
+            }
+            catch (OperationCanceledException)
+            {
+                outcome.Retry(encoded, backoff: false);
+                return;
+            }
+
+            var bodyMatches = true;
+            var hostsTried = 0;
+            while (true)
+            {
+                HostState host;
+                try
+                {
+                    host = await AcquireHostAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    outcome.Retry(pending, backoff: false);
+                    return;
+                }
+
+                var failed = pending;
+                if (host.Connected || await ConnectAsync(host, outcome, cancellationToken).ConfigureAwait(false))
+                {
+                    var unsent = await SendAsync(host, pending, bodyMatches, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                    if (unsent is null)
+                    {
+                        return;
+                    }
+
+                    // The encoded body still holds exactly these events unless a 413 split re-encoded it.
+                    bodyMatches = ReferenceEquals(unsent, pending);
+                    failed = unsent;
+                }
+
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    outcome.Retry(failed, backoff: false);
+                    return;
+                }
+
+                // The host failed as a whole: give the batch to another host that is ready now, if any.
+                pending = failed;
+                if (++hostsTried < _hosts.Length && AnyHostReady())
+                {
+                    continue;
+                }
+
+                outcome.Retry(failed, backoff: true);
+                return;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug must not lose events or stop the pipeline: log it, keep the events, slow down.
+            Report(outcome, LogLevel.Error, $"unexpected error while publishing {pending.Count} events: {e}");
+            outcome.Retry(pending, backoff: true);
+            lock (_gate)
+            {
+                foreach (var host in _hosts)
+                {
+                    host.ReadyAt = _time.GetUtcNow() + _settings.BackoffInit;
+                }
+            }
+        }
+        finally
+        {
+            _encoders.Add(encoder);
+            if (slotTaken)
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends one bulk request (halving it on 413). Returns null when every event is accounted for in
+    /// <paramref name="outcome"/>, or the events to retry elsewhere when the host failed as a whole.
+    /// </summary>
+    private async Task<IReadOnlyList<Event>?> SendAsync(HostState host, IReadOnlyList<Event> events, bool encoded, BulkEncoder encoder, PublishOutcome outcome, CancellationToken cancellationToken)
+    {
+        var included = encoded ? events : Encode(events, encoder, outcome);
+        if (included.Count == 0)
+        {
+            return null;
+        }
+
+        var count = included.Count;
+        _metrics.Batches.Increment();
+        _metrics.Total.Add(count);
+        _metrics.Active.Add(count);
+        var started = _time.GetTimestamp();
+        EsResponse reply;
+        try
+        {
+            using var request = _transport.CreateRequest(HttpMethod.Post, host.BulkUrl, new BulkContent(encoder.Body, encoder.Compressed));
+            reply = await _transport.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _metrics.Active.Add(-count);
+            outcome.Retry(included, backoff: false);
+            return null;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or AuthenticationException)
+        {
+            _metrics.Active.Add(-count);
+            _metrics.Failed.Add(count);
+            var delay = MarkFailed(host, authentication: false, disconnect: true);
+            Report(outcome, LogLevel.Error, $"bulk request with {count} events to {host} failed: {_transport.DescribeFailure(e)}; retrying in {Format(delay)}");
+            return included;
+        }
+
+        using (reply)
+        {
+            _metrics.Active.Add(-count);
+            _metrics.RecordLatency(_time.GetElapsedTime(started));
+            switch (reply.Status)
+            {
+                case 200:
+                    return HandleItems(host, included, encoder, reply, outcome);
+                case 413 when count == 1:
+                    _metrics.Dropped.Increment();
+                    outcome.Drop(1);
+                    Report(outcome, LogLevel.Error, $"Elasticsearch at {host} refuses a single event of {encoder.RawLength} bytes as too large (HTTP 413); dropping it (raise http.max_content_length in Elasticsearch)");
+                    return null;
+                case 413:
+                {
+                    _log.Warn($"Elasticsearch at {host} refused a bulk request of {count} events ({encoder.Body.Length} bytes) as too large (HTTP 413); splitting it in two");
+                    var half = count / 2;
+                    var first = Slice(included, 0, half);
+                    var second = Slice(included, half, count - half);
+                    var failedFirst = await SendAsync(host, first, false, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                    if (failedFirst is not null)
+                    {
+                        var both = new List<Event>(failedFirst);
+                        both.AddRange(second);
+                        return both;
+                    }
+
+                    return await SendAsync(host, second, false, encoder, outcome, cancellationToken).ConfigureAwait(false);
+                }
+
+                case 401 or 403:
+                {
+                    _metrics.Failed.Add(count);
+                    var failure = ClusterHandshake.AuthenticationFailure(host.Host, reply);
+                    var delay = MarkFailed(host, authentication: true, disconnect: true);
+                    Report(outcome, LogLevel.Error, $"{failure.Message}; {count} events kept, retrying in {Format(delay)}");
+                    return included;
+                }
+
+                default:
+                {
+                    _metrics.Failed.Add(count);
+                    if (reply.Status == 429)
+                    {
+                        _metrics.TooMany.Add(count);
+                    }
+
+                    var delay = MarkFailed(host, authentication: false, disconnect: true);
+                    Report(outcome, LogLevel.Error, $"Elasticsearch at {host} answered a bulk request with HTTP {reply.Status} ({reply.ErrorSummary()}); {count} events kept, retrying in {Format(delay)}");
+                    return included;
+                }
+            }
+        }
+    }
+
+    private List<Event> Encode(IReadOnlyList<Event> events, BulkEncoder encoder, PublishOutcome outcome)
+    {
+        var included = new List<Event>(events.Count);
+        encoder.Begin();
+        foreach (var evt in events)
+        {
+            string? problem;
+            try
+            {
+                if (encoder.TryAdd(evt, out problem))
+                {
+                    included.Add(evt);
+                    continue;
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                problem = $"it cannot be encoded: {e.Message}";
+            }
+
+            _metrics.Dropped.Increment();
+            outcome.Drop(1);
+            Report(outcome, LogLevel.Error, $"dropping a {evt.Dataset} event ({evt.Action}): {problem}");
+        }
+
+        encoder.Finish();
+        return included;
+    }
+
+    /// <summary>Pairs the reply's items with the events by position and settles each one.</summary>
+    private IReadOnlyList<Event>? HandleItems(HostState host, IReadOnlyList<Event> events, BulkEncoder encoder, EsResponse reply, PublishOutcome outcome)
+    {
+        var results = encoder.Results;
+        try
+        {
+            BulkResponseParser.Parse(reply.Body, results);
+        }
+        catch (FormatException e)
+        {
+            _metrics.Failed.Add(events.Count);
+            var parseDelay = MarkFailed(host, authentication: false, disconnect: true);
+            Report(outcome, LogLevel.Error, $"cannot read the bulk reply from {host}: {e.Message}; {events.Count} events kept, retrying in {Format(parseDelay)}");
+            return events;
+        }
+
+        if (results.Count != events.Count)
+        {
+            Report(outcome, LogLevel.Error, $"the bulk reply from {host} has {results.Count} items for {events.Count} documents; retrying the unanswered ones");
+        }
+
+        int acked = 0, duplicates = 0, dropped = 0, tooMany = 0, serverErrors = 0, rejected = 0;
+        var retry = new List<Event>();
+        List<Event>? deadLetter = null;
+        BulkItemResult? firstFailure = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var evt = events[i];
+            if (i >= results.Count)
+            {
+                retry.Add(evt);
+                continue;
+            }
+
+            var item = results[i];
+            if (item.Status < 300)
+            {
+                acked++;
+            }
+            else if (item.Status == 409)
+            {
+                duplicates++;
+            }
+            else if (item.Status == 429)
+            {
+                tooMany++;
+                firstFailure ??= item;
+                retry.Add(evt);
+            }
+            else if (item.Status >= 500)
+            {
+                serverErrors++;
+                firstFailure ??= item;
+                evt.Attempts++;
+                if (_settings.MaxRetries >= 0 && evt.Attempts > _settings.MaxRetries)
+                {
+                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})", outcome, ref rejected))
+                    {
+                        (deadLetter ??= new()).Add(evt);
+                    }
+                    else
+                    {
+                        dropped++;
+                    }
+                }
+                else
+                {
+                    retry.Add(evt);
+                }
+            }
+            else if (NonIndexable(evt, item, "", outcome, ref rejected))
+            {
+                (deadLetter ??= new()).Add(evt);
+            }
+            else
+            {
+                dropped++;
+            }
+        }
+
+        if (rejected > DetailedRejectionsPerRequest)
+        {
+            Report(outcome, LogLevel.Warning, $"{rejected - DetailedRejectionsPerRequest} more events of this request were rejected by {host} ({rejected} in all; {dropped} dropped, {deadLetter?.Count ?? 0} sent to the dead letter index)");
+        }
+
+        _metrics.Acked.Add(acked);
+        _metrics.Duplicates.Add(duplicates);
+        _metrics.Dropped.Add(dropped);
+        _metrics.TooMany.Add(tooMany);
+        _metrics.Failed.Add(retry.Count);
+        outcome.Ack(acked + duplicates);
+        outcome.Drop(dropped);
+        if (deadLetter is not null)
+        {
+            _metrics.DeadLettered.Add(deadLetter.Count);
+            outcome.Retry(deadLetter, backoff: false);
+        }
+
+        if (retry.Count == 0)
+        {
+            MarkSucceeded(host);
+            return null;
+        }
+
+        var progress = acked + duplicates + dropped + (deadLetter?.Count ?? 0) > 0;
+        var delay = progress ? MarkPartial(host) : MarkFailed(host, authentication: false, disconnect: false);
+        Report(outcome, LogLevel.Warning, $"{retry.Count} of {events.Count} events were not indexed by {host} ({tooMany} × 429 Too Many Requests, {serverErrors} × 5xx{(firstFailure is { } f ? "; first: " + f.Describe() : "")}); retrying in {Format(delay)}");
+        outcome.Retry(retry, backoff: true);
+        return null;
+    }
+
+    /// <summary>Applies non_indexable_policy; true when the event goes to the dead-letter index.</summary>
+    private bool NonIndexable(Event evt, BulkItemResult item, string attempts, PublishOutcome outcome, ref int logged)
+    {
+        // A mapping conflict can hit every event of a busy shipper: detail a few per request, count the rest.
+        var log = logged++ < DetailedRejectionsPerRequest;
+        if (_settings.NonIndexable.DeadLetterIndex is { } deadLetterIndex)
+        {
+            if (_deadLetters.TryGetValue(evt, out _))
+            {
+                if (log)
+                {
+                    Report(outcome, LogLevel.Error, $"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
+                }
+
+                return false;
+            }
+
+            if (log)
+            {
+                Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
+            }
+
+            _deadLetters.AddOrUpdate(evt, new DeadLetterMark(item.Status, item.ErrorJson ?? item.Describe()));
+            return true;
+        }
+
+        if (log)
+        {
+            Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
+        }
+
+        return false;
+    }
+
+    private async Task<bool> ConnectAsync(HostState host, PublishOutcome outcome, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var info = await ClusterHandshake.ConnectAsync(_transport, host.Host, cancellationToken).ConfigureAwait(false);
+            _log.Info($"connected to Elasticsearch {info.VersionNumber} at {host} (cluster '{info.ClusterName}', node '{info.NodeName}')");
+        }
+        catch (ConnectFailure failure)
+        {
+            var connectDelay = MarkFailed(host, failure.Kind == ConnectFailureKind.Authentication, disconnect: true);
+            Report(outcome, LogLevel.Error, $"{failure.Message}; retrying in {Format(connectDelay)}");
+            return false;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        // As libbeat: on every (re)connect make sure the template is there (a HEAD request), so a cluster
+        // that lost it gets it back; with overwrite the PUT happens once per run, not on every reconnect.
+        if (_template is not null && !(_templateSettings.Overwrite && Volatile.Read(ref _templateLoaded)))
+        {
+            try
+            {
+                await _templateGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            try
+            {
+                if (!(_templateSettings.Overwrite && _templateLoaded))
+                {
+                    var result = await TemplateLoader.LoadAsync(_transport, host.Host, _template, _templateSettings.Overwrite, _log, cancellationToken).ConfigureAwait(false);
+                    if (result == TemplateLoadResult.AlreadyExists && !_templateLoaded)
+                    {
+                        _log.Info($"index template '{_template.Name}' already exists at {host}; kept as it is (setup.template.overwrite: false)");
+                    }
+
+                    Volatile.Write(ref _templateLoaded, true);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or TimeoutException or AuthenticationException)
+            {
+                var templateDelay = MarkFailed(host, authentication: false, disconnect: true);
+                Report(outcome, LogLevel.Error, $"cannot load the index template into {host}: {_transport.DescribeFailure(e)}; retrying in {Format(templateDelay)}");
+                return false;
+            }
+            finally
+            {
+                _templateGate.Release();
+            }
+        }
+
+        lock (_gate)
+        {
+            host.Connected = true;
+        }
+
+        return true;
+    }
+
+    private async Task<HostState> AcquireHostAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TimeSpan wait;
+            lock (_gate)
+            {
+                var now = _time.GetUtcNow();
+                var chosen = PickReadyHost(now);
+                if (chosen is not null)
+                {
+                    return chosen;
+                }
+
+                wait = EarliestReady() - now;
+            }
+
+            await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForReadyHostAsync(CancellationToken cancellationToken)
+    {
+        TimeSpan wait;
+        lock (_gate)
+        {
+            wait = EarliestReady() - _time.GetUtcNow();
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private HostState? PickReadyHost(DateTimeOffset now)
+    {
+        if (_settings.LoadBalance)
+        {
+            for (var k = 0; k < _hosts.Length; k++)
+            {
+                var index = (_next + k) % _hosts.Length;
+                if (_hosts[index].ReadyAt <= now)
+                {
+                    _next = (index + 1) % _hosts.Length;
+                    return _hosts[index];
+                }
+            }
+
+            return null;
+        }
+
+        for (var k = 0; k < _hosts.Length; k++)
+        {
+            var index = (_current + k) % _hosts.Length;
+            if (_hosts[index].ReadyAt <= now)
+            {
+                _current = index;
+                return _hosts[index];
+            }
+        }
+
+        return null;
+    }
+
+    private DateTimeOffset EarliestReady()
+    {
+        var earliest = DateTimeOffset.MaxValue;
+        foreach (var host in _hosts)
+        {
+            if (host.ReadyAt < earliest)
+            {
+                earliest = host.ReadyAt;
+            }
+        }
+
+        return earliest;
+    }
+
+    private bool AnyHostReady()
+    {
+        lock (_gate)
+        {
+            return EarliestReady() <= _time.GetUtcNow();
+        }
+    }
+
+    private TimeSpan MarkFailed(HostState host, bool authentication, bool disconnect)
+    {
+        lock (_gate)
+        {
+            host.Failures++;
+            var delay = authentication ? _settings.BackoffMax : Backoff.Delay(host.Failures, _settings.BackoffInit, _settings.BackoffMax, Random.Shared);
+            host.ReadyAt = _time.GetUtcNow() + delay;
+            if (disconnect)
+            {
+                host.Connected = false;
+            }
+
+            return delay;
+        }
+    }
+
+    /// <summary>Some items got through: the cluster is working, so pause briefly instead of growing the backoff.</summary>
+    private TimeSpan MarkPartial(HostState host)
+    {
+        lock (_gate)
+        {
+            host.Failures = 1;
+            var delay = Backoff.Delay(1, _settings.BackoffInit, _settings.BackoffMax, Random.Shared);
+            host.ReadyAt = _time.GetUtcNow() + delay;
+            return delay;
+        }
+    }
+
+    private void MarkSucceeded(HostState host)
+    {
+        lock (_gate)
+        {
+            host.Failures = 0;
+        }
+    }
+
+    private BulkEncoder RentEncoder()
+    {
+        if (_encoders.TryTake(out var encoder))
+        {
+            return encoder;
+        }
+
+        var pipeline = _settings.Pipeline is null ? null : new EventFormatter(_settings.Pipeline, _constantFields, lowercase: true);
+        return new BulkEncoder(
+            _documents,
+            new EventFormatter(_settings.Index, _constantFields, lowercase: true),
+            pipeline,
+            _settings.CompressionLevel,
+            _settings.EscapeHtml,
+            _settings.NonIndexable.DeadLetterIndex,
+            _deadLetters);
+    }
+
+    /// <summary>Logs a problem and keeps it as the batch's <see cref="PublishResult.Error"/>.</summary>
+    private void Report(PublishOutcome outcome, LogLevel level, string message)
+    {
+        _log.Write(level, message);
+        outcome.Fail(message);
+    }
+
+    private static List<Event> Slice(IReadOnlyList<Event> events, int start, int count)
+    {
+        var slice = new List<Event>(count);
+        for (var i = start; i < start + count; i++)
+        {
+            slice.Add(events[i]);
+        }
+
+        return slice;
+    }
+
+    private static string Format(TimeSpan delay) =>
+        delay < TimeSpan.FromSeconds(1) ? $"{(int)delay.TotalMilliseconds}ms" : $"{delay.TotalSeconds:0.#}s";
+}

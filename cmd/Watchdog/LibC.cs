@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+
+namespace Shipper.Watchdog;
+
+/// <summary>The few libc calls the watchdog needs that .NET does not expose (signals other than SIGKILL, prctl, getppid).</summary>
+internal static partial class LibC
+{
+    // Linux signal numbers (the same on x86-64 and arm64).
+    public const int SIGKILL = 9;
+    public const int SIGUSR1 = 10;
+    public const int SIGTERM = 15;
+
+    public const int PR_SET_PDEATHSIG = 1;
+
+    private const int _SC_CLK_TCK = 2;
+
+    public const int ESRCH = 3;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    public static partial int GetParentPid();
+
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
+    public static partial int PidfdOpen(int pid, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "pidfd_send_signal", SetLastError = true)]
+    public static partial int PidfdSendSignal(int pidfd, int signal, nint info, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    /// <summary>Ends the process at once: no finalizers, no exit handlers that could hang.</summary>
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    public static partial void ExitImmediately(int status);
+
+    [LibraryImport("libc", EntryPoint = "sysconf", SetLastError = true)]
+    private static partial long Sysconf(int name);
+
+    /// <summary>Kernel clock ticks per second, the unit of utime/stime in /proc/&lt;pid&gt;/stat (100 on every common build).</summary>
+    public static long ClockTicksPerSecond { get; } = Sysconf(_SC_CLK_TCK) is > 0 and var ticks ? ticks : 100;
+
+    /// <summary>Sends a signal; false when the process no longer exists.</summary>
+    public static bool TrySignal(int pid, int signal)
+    {
+        if (Kill(pid, signal) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == ESRCH)
+        {
+            return false;
+        }
+
+        throw new IOException($"kill({pid}, {signal}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+    }
+}

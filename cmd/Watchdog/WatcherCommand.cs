@@ -1,0 +1,66 @@
+using Shipper.Cli;
+using Shipper.Config;
+using Shipper.Logging;
+using Shipper.Module.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Registry;
+using Shipper.Worker;
+
+namespace Shipper.Watchdog;
+
+/// <summary>
+/// <c>shipper run</c> with the watchdog on: check the whole configuration as <c>test config</c> does (so a
+/// mistake fails at once with exit code 1 instead of as a crashing worker), then supervise a worker that
+/// is this same binary with the same arguments.
+/// </summary>
+public static class WatcherCommand
+{
+    /// <summary>True when this invocation of <c>run</c> must become the watcher.</summary>
+    public static bool ShouldWatch(WatchdogSettings watchdog, CliOptions options) =>
+        watchdog.Enabled && !options.DisableWatchdog && !WorkerWatchdog.IsWorkerProcess;
+
+    public static int Run(ShipperSettings settings, WatchdogSettings watchdog, CliOptions options, IReadOnlyList<string> args, TextWriter stderr)
+    {
+        var check = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
+        check.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        using var log = OpenLog(settings, options, stderr);
+        var watcher = new Watcher(watchdog, WorkerCommand.ForThisProcess(args), new Logger(log, "watchdog"), TimeProvider.System, line =>
+        {
+            // The worker's own lines, passed through as they are.
+            lock (stderr)
+            {
+                stderr.WriteLine(line);
+                stderr.Flush();
+            }
+        }, settings.ShutdownTimeout);
+        return watcher.RunUntilSignalled();
+    }
+
+    /// <summary>
+    /// The watcher logs where the worker does, marked "watcher"; with files it gets its own
+    /// (<c>&lt;name&gt;-watcher</c>), as two processes must not rotate one file.
+    /// </summary>
+    private static LogWriter OpenLog(ShipperSettings settings, CliOptions options, TextWriter stderr)
+    {
+        var logging = settings.Logging;
+        var selectors = new List<string>(logging.Selectors);
+        selectors.AddRange(options.DebugSelectors);
+        var toStderr = options.LogToStderr || logging.ToStderr;
+        RotatingFile? file = null;
+        if (!toStderr && logging.ToFiles)
+        {
+            var directory = logging.FilesPath ?? settings.Paths.Logs;
+            try
+            {
+                file = new RotatingFile(directory, logging.FilesName + "-watcher", logging.RotateEveryBytes, logging.KeepFiles);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigException("logging.files.path", SourceLocation.None, $"cannot open the watcher's log file in {directory}: {e.Message}");
+            }
+        }
+
+        return new LogWriter(logging.Level, selectors, logging.Json, toStderr ? stderr : null, file, TimeProvider.System, prefix: "watcher");
+    }
+}

@@ -1,0 +1,44 @@
+namespace Shipper.Watchdog;
+
+/// <summary>The command line that starts a worker: normally this very binary with the same arguments.</summary>
+public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Arguments)
+{
+    /// <summary>
+    /// This process again. Under the native or apphost binary that is just <see cref="Environment.ProcessPath"/>;
+    /// under <c>dotnet shipper.dll</c> the process is the dotnet host, so the entry assembly's path goes first.
+    /// </summary>
+    public static WorkerCommand ForThisProcess(IReadOnlyList<string> arguments)
+    {
+        var processPath = Environment.ProcessPath
+            ?? throw new InvalidOperationException("cannot find this process's executable to start the worker (Environment.ProcessPath is unknown)");
+        if (!IsDotnetHost(processPath))
+        {
+            return new WorkerCommand(processPath, arguments.ToArray());
+        }
+
+        var all = new List<string>(arguments.Count + 1) { EntryAssemblyPath() };
+        all.AddRange(arguments);
+        return new WorkerCommand(processPath, all);
+    }
+
+    public static bool IsDotnetHost(string processPath) =>
+        Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+
+    private static string EntryAssemblyPath()
+    {
+        // Under the dotnet host argv[0] as .NET reports it is the managed entry assembly.
+        var first = Environment.GetCommandLineArgs()[0];
+        if (first.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) && File.Exists(first))
+        {
+            return Path.GetFullPath(first);
+        }
+
+        var name = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "shipper";
+        var candidate = Path.Combine(AppContext.BaseDirectory, name + ".dll");
+        return File.Exists(candidate)
+            ? candidate
+            : throw new InvalidOperationException($"running under the dotnet host but cannot find the entry assembly to start the worker (tried {first} and {candidate})");
+    }
+
+    public override string ToString() => Arguments.Count == 0 ? FileName : FileName + " " + string.Join(' ', Arguments);
+}

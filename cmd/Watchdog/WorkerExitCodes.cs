@@ -1,0 +1,14 @@
+namespace Shipper.Watchdog;
+
+/// <summary>Exit codes of a worker that the watcher interprets.</summary>
+public static class WorkerExitCodes
+{
+    /// <summary>The publisher stalled and <c>watchdog.publisher_stall_exit</c> asked for a fresh worker (EX_TEMPFAIL).</summary>
+    public const int PublisherStalled = 75;
+
+    /// <summary>The worker noticed its watcher is gone and stopped.</summary>
+    public const int WatcherGone = 0;
+
+    /// <summary>The test knob <c>SHIPPER_TEST_HOG=crash</c> (EX_SOFTWARE).</summary>
+    public const int TestCrash = 70;
+}

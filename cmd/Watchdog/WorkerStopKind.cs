@@ -1,0 +1,7 @@
+namespace Shipper.Watchdog;
+
+public enum WorkerStopKind
+{
+    Memory,
+    Cpu,
+}

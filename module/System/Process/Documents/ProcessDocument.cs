@@ -1,0 +1,341 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text.Json;
+using Shipper.Module.Registry;
+using Shipper.Module.System.Process.Enrichment;
+using Shipper.Module.System.Process.Tracking;
+
+namespace Shipper.Module.System.Process.Documents;
+
+/// <summary>
+/// The <c>system/process</c> fields of one document (Auditbeat's, plus parent details, group and session
+/// leaders and the exit signal). Built by <see cref="ProcessDocumentMapper"/>; the hash stage may add digests
+/// and errors before it is published. Written with <see cref="Utf8JsonWriter"/>, no reflection.
+/// </summary>
+public sealed class ProcessDocument : IEventBody
+{
+    private static readonly JsonEncodedText ProcessKey = JsonEncodedText.Encode("process");
+    private static readonly JsonEncodedText NameKey = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText ArgsKey = JsonEncodedText.Encode("args");
+    private static readonly JsonEncodedText ArgsCountKey = JsonEncodedText.Encode("args_count");
+    private static readonly JsonEncodedText PidKey = JsonEncodedText.Encode("pid");
+    private static readonly JsonEncodedText ParentKey = JsonEncodedText.Encode("parent");
+    private static readonly JsonEncodedText WorkingDirectoryKey = JsonEncodedText.Encode("working_directory");
+    private static readonly JsonEncodedText ExecutableKey = JsonEncodedText.Encode("executable");
+    private static readonly JsonEncodedText StartKey = JsonEncodedText.Encode("start");
+    private static readonly JsonEncodedText EndKey = JsonEncodedText.Encode("end");
+    private static readonly JsonEncodedText ExitCodeKey = JsonEncodedText.Encode("exit_code");
+    private static readonly JsonEncodedText ExitSignalKey = JsonEncodedText.Encode("exit_signal");
+    private static readonly JsonEncodedText EntityIdKey = JsonEncodedText.Encode("entity_id");
+    private static readonly JsonEncodedText InteractiveKey = JsonEncodedText.Encode("interactive");
+    private static readonly JsonEncodedText TtyKey = JsonEncodedText.Encode("tty");
+    private static readonly JsonEncodedText CharDeviceKey = JsonEncodedText.Encode("char_device");
+    private static readonly JsonEncodedText MajorKey = JsonEncodedText.Encode("major");
+    private static readonly JsonEncodedText MinorKey = JsonEncodedText.Encode("minor");
+    private static readonly JsonEncodedText ThreadKey = JsonEncodedText.Encode("thread");
+    private static readonly JsonEncodedText CapabilitiesKey = JsonEncodedText.Encode("capabilities");
+    private static readonly JsonEncodedText EffectiveKey = JsonEncodedText.Encode("effective");
+    private static readonly JsonEncodedText PermittedKey = JsonEncodedText.Encode("permitted");
+    private static readonly JsonEncodedText GroupLeaderKey = JsonEncodedText.Encode("group_leader");
+    private static readonly JsonEncodedText SessionLeaderKey = JsonEncodedText.Encode("session_leader");
+    private static readonly JsonEncodedText HashKey = JsonEncodedText.Encode("hash");
+    private static readonly JsonEncodedText UserKey = JsonEncodedText.Encode("user");
+    private static readonly JsonEncodedText IdKey = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText GroupKey = JsonEncodedText.Encode("group");
+    private static readonly JsonEncodedText SavedKey = JsonEncodedText.Encode("saved");
+    private static readonly JsonEncodedText MessageKey = JsonEncodedText.Encode("message");
+    private static readonly JsonEncodedText ErrorKey = JsonEncodedText.Encode("error");
+
+    public required ProcessAction Action { get; init; }
+
+    public required DateTime Timestamp { get; init; }
+
+    public EventKind Kind { get; init; } = EventKind.Event;
+
+    public string? StateId { get; init; }
+
+    public required int Pid { get; init; }
+
+    public string? Name { get; init; }
+
+    public string[]? Args { get; init; }
+
+    public string? Executable { get; init; }
+
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Process start in Unix nanoseconds; null when <c>stat</c> could not be read.</summary>
+    public long? Start { get; init; }
+
+    public string? EntityId { get; init; }
+
+    public long? End { get; init; }
+
+    public ExitStatus Exit { get; init; }
+
+    /// <summary>Whether the terminal is known (<c>stat</c> read): <c>process.interactive</c> is written then.</summary>
+    public bool TtyKnown { get; init; }
+
+    public TtyDevice Tty { get; init; }
+
+    public string[]? CapabilitiesEffective { get; init; }
+
+    public string[]? CapabilitiesPermitted { get; init; }
+
+    public int ParentPid { get; init; }
+
+    public string? ParentName { get; init; }
+
+    public string? ParentExecutable { get; init; }
+
+    public string[]? ParentArgs { get; init; }
+
+    public string? ParentEntityId { get; init; }
+
+    public int GroupLeaderPid { get; init; }
+
+    public int SessionLeaderPid { get; init; }
+
+    /// <summary>Real, effective, saved user ids; null when <c>status</c> could not be read.</summary>
+    public uint[]? Uids { get; init; }
+
+    public uint[]? Gids { get; init; }
+
+    public string? UserName { get; init; }
+
+    public string? GroupName { get; init; }
+
+    /// <summary>Inode of the process's mount namespace (for the hasher; not written).</summary>
+    public ulong MountNamespace { get; init; }
+
+    public List<ExecutableDigest>? Hashes { get; private set; }
+
+    public List<string>? Errors { get; private set; }
+
+    public string? ErrorMessage => Errors is { Count: > 0 } ? string.Join("; ", Errors) : null;
+
+    /// <summary>Auditbeat's message: <c>Process &lt;name&gt; (PID: &lt;pid&gt;) by user &lt;user&gt; &lt;VERB&gt;</c>, or <c>ERROR for PID &lt;pid&gt;: &lt;error&gt;</c>.</summary>
+    public string Message
+    {
+        get
+        {
+            if (ErrorMessage is { } error)
+            {
+                return $"ERROR for PID {Pid.ToString(CultureInfo.InvariantCulture)}: {error}";
+            }
+
+            var by = UserName is { Length: > 0 } ? " by user " + UserName : "";
+            return $"Process {Name} (PID: {Pid.ToString(CultureInfo.InvariantCulture)}){by} {Action.Verb}";
+        }
+    }
+
+    public void AddError(string error) => (Errors ??= new List<string>(1)).Add(error);
+
+    public void AddHash(ExecutableDigest digest) => (Hashes ??= new List<ExecutableDigest>(1)).Add(digest);
+
+    public Event ToEvent() => new()
+    {
+        Timestamp = Timestamp,
+        Module = "system",
+        Dataset = "process",
+        Action = Action.Name,
+        Kind = Kind,
+        Categories = ProcessAction.Categories,
+        Types = Action.Types,
+        Id = StateId,
+        Body = this,
+    };
+
+    public void WriteFields(Utf8JsonWriter writer)
+    {
+        WriteProcess(writer);
+        WriteUser(writer);
+        writer.WriteString(MessageKey, Message);
+        if (ErrorMessage is { } error)
+        {
+            writer.WriteStartObject(ErrorKey);
+            writer.WriteString(MessageKey, error);
+            writer.WriteEndObject();
+        }
+    }
+
+    private void WriteProcess(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject(ProcessKey);
+        writer.WriteNumber(PidKey, Pid);
+        WriteOptional(writer, NameKey, Name);
+        if (Args is not null)
+        {
+            WriteStrings(writer, ArgsKey, Args);
+            writer.WriteNumber(ArgsCountKey, Args.Length);
+        }
+
+        WriteOptional(writer, ExecutableKey, Executable);
+        WriteOptional(writer, WorkingDirectoryKey, WorkingDirectory);
+        if (Start is { } start)
+        {
+            Rfc3339.Write(writer, StartKey, start);
+        }
+
+        WriteOptional(writer, EntityIdKey, EntityId);
+        if (End is { } end)
+        {
+            Rfc3339.Write(writer, EndKey, end);
+        }
+
+        if (Exit.Known)
+        {
+            writer.WriteNumber(ExitCodeKey, Exit.Code);
+            if (Exit.Signal != 0)
+            {
+                writer.WriteNumber(ExitSignalKey, Exit.Signal);
+            }
+        }
+
+        if (TtyKnown)
+        {
+            writer.WriteBoolean(InteractiveKey, Tty.IsInteractive);
+            if (Tty.Major != 0)
+            {
+                writer.WriteStartObject(TtyKey);
+                writer.WriteStartObject(CharDeviceKey);
+                writer.WriteNumber(MajorKey, Tty.Major);
+                writer.WriteNumber(MinorKey, Tty.Minor);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+        }
+
+        if (CapabilitiesEffective is { Length: > 0 } || CapabilitiesPermitted is { Length: > 0 })
+        {
+            writer.WriteStartObject(ThreadKey);
+            writer.WriteStartObject(CapabilitiesKey);
+            if (CapabilitiesEffective is { Length: > 0 } effective)
+            {
+                WriteStrings(writer, EffectiveKey, effective);
+            }
+
+            if (CapabilitiesPermitted is { Length: > 0 } permitted)
+            {
+                WriteStrings(writer, PermittedKey, permitted);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        if (ParentPid > 0)
+        {
+            writer.WriteStartObject(ParentKey);
+            writer.WriteNumber(PidKey, ParentPid);
+            WriteOptional(writer, NameKey, ParentName);
+            WriteOptional(writer, ExecutableKey, ParentExecutable);
+            if (ParentArgs is not null)
+            {
+                WriteStrings(writer, ArgsKey, ParentArgs);
+            }
+
+            WriteOptional(writer, EntityIdKey, ParentEntityId);
+            writer.WriteEndObject();
+        }
+
+        WritePidObject(writer, GroupLeaderKey, GroupLeaderPid);
+        WritePidObject(writer, SessionLeaderKey, SessionLeaderPid);
+        if (Hashes is { Count: > 0 })
+        {
+            writer.WriteStartObject(HashKey);
+            foreach (var digest in Hashes)
+            {
+                writer.WriteString(digest.Type, digest.Hex);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private void WriteUser(Utf8JsonWriter writer)
+    {
+        if (Uids is null && Gids is null)
+        {
+            return;
+        }
+
+        writer.WriteStartObject(UserKey);
+        if (Uids is { Length: >= 3 } uids)
+        {
+            WriteId(writer, IdKey, uids[0]);
+            WriteOptional(writer, NameKey, UserName);
+        }
+
+        if (Gids is { Length: >= 3 } gids)
+        {
+            writer.WriteStartObject(GroupKey);
+            WriteId(writer, IdKey, gids[0]);
+            WriteOptional(writer, NameKey, GroupName);
+            writer.WriteEndObject();
+        }
+
+        WriteIdPair(writer, EffectiveKey, 1);
+        WriteIdPair(writer, SavedKey, 2);
+        writer.WriteEndObject();
+    }
+
+    private void WriteIdPair(Utf8JsonWriter writer, JsonEncodedText key, int index)
+    {
+        writer.WriteStartObject(key);
+        if (Uids is { Length: >= 3 } uids)
+        {
+            WriteId(writer, IdKey, uids[index]);
+        }
+
+        if (Gids is { Length: >= 3 } gids)
+        {
+            writer.WriteStartObject(GroupKey);
+            WriteId(writer, IdKey, gids[index]);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    // Auditbeat writes user and group ids as strings (keyword fields).
+    private static void WriteId(Utf8JsonWriter writer, JsonEncodedText key, uint id)
+    {
+        Span<byte> digits = stackalloc byte[10];
+        Utf8Formatter.TryFormat(id, digits, out var written);
+        writer.WriteString(key, digits[..written]);
+    }
+
+    private static void WritePidObject(Utf8JsonWriter writer, JsonEncodedText key, int pid)
+    {
+        if (pid <= 0)
+        {
+            return;
+        }
+
+        writer.WriteStartObject(key);
+        writer.WriteNumber(PidKey, pid);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter writer, JsonEncodedText key, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(key, value);
+        }
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, JsonEncodedText key, string[] values)
+    {
+        writer.WriteStartArray(key);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,77 @@
+using Shipper.Module.System.Process.Tracking;
+using Shipper.Module.System.Process.Users;
+
+namespace Shipper.Module.System.Process.Documents;
+
+/// <summary>
+/// Turns a tracker report into a document: start time and entity ids, user and group names, capability names,
+/// terminal, parent details. (/proc read failures are counted by kind where they happen, in the reader.)
+/// Not thread-safe: one mapper per document stage.
+/// </summary>
+public sealed class ProcessDocumentMapper
+{
+    private readonly EntityId? _entityId;
+    private readonly StartTimeClock _clock;
+    private readonly UserDirectory _users;
+    private readonly CapabilityNames _capabilities = new();
+
+    /// <param name="hostId">The host id entity ids derive from; without one, no entity ids are written (as Auditbeat).</param>
+    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users)
+    {
+        _entityId = string.IsNullOrEmpty(hostId) ? null : new EntityId(hostId);
+        _clock = clock;
+        _users = users;
+    }
+
+    public ProcessDocument Map(ProcessReport report)
+    {
+        var facts = report.Facts;
+        long? start = facts.StatKnown ? _clock.ToUnixNanoseconds(facts.StartTimeTicks) : null;
+        var parent = report.Parent;
+        long? parentStart = parent is { StartKnown: true } ? _clock.ToUnixNanoseconds(parent.StartTimeTicks) : null;
+        var document = new ProcessDocument
+        {
+            Action = ProcessAction.For(report.Events),
+            Timestamp = report.Timestamp,
+            Kind = report.Kind,
+            StateId = report.StateId,
+            Pid = facts.Pid,
+            Name = facts.Name,
+            Args = facts.Args,
+            Executable = facts.Executable,
+            WorkingDirectory = facts.WorkingDirectory,
+            Start = start,
+            EntityId = start is { } s ? _entityId?.Compute(facts.Pid, s) : null,
+            End = report.EndTime is { } end ? ToUnixNanoseconds(end) : null,
+            Exit = report.Exit,
+            TtyKnown = facts.StatKnown,
+            Tty = TtyDevice.FromTtyNr(facts.TtyNr),
+            CapabilitiesEffective = facts.CapabilitiesKnown ? _capabilities.Names(facts.CapEffective) : null,
+            CapabilitiesPermitted = facts.CapabilitiesKnown ? _capabilities.Names(facts.CapPermitted) : null,
+            ParentPid = facts.ParentPid,
+            ParentName = parent?.Name,
+            ParentExecutable = parent?.Executable,
+            ParentArgs = parent?.Args,
+            ParentEntityId = parentStart is { } ps && parent is not null ? _entityId?.Compute(parent.Pid, ps) : null,
+            GroupLeaderPid = facts.StatKnown ? facts.ProcessGroupId : 0,
+            SessionLeaderPid = facts.StatKnown ? facts.SessionId : 0,
+            Uids = facts.Uids,
+            Gids = facts.Gids,
+            UserName = facts.Uids is { Length: > 0 } uids ? _users.UserName(uids[0]) : null,
+            GroupName = facts.Gids is { Length: > 0 } gids ? _users.GroupName(gids[0]) : null,
+            MountNamespace = facts.MountNamespace,
+        };
+
+        if (report.Errors is { } errors)
+        {
+            foreach (var error in errors)
+            {
+                document.AddError(error);
+            }
+        }
+
+        return document;
+    }
+
+    private static long ToUnixNanoseconds(DateTime time) => (time.ToUniversalTime() - DateTime.UnixEpoch).Ticks * 100;
+}

@@ -1,0 +1,41 @@
+namespace Shipper.Module.System.Process.Hashing;
+
+/// <summary>
+/// What statx says about one version of a file: everything whose change means the content may have changed
+/// (device, inode, size, mode, owner, link count, mtime, ctime), and deliberately not atime, which every read
+/// of the file may bump.
+/// </summary>
+public readonly record struct FileIdentity(
+    ulong Device,
+    ulong Inode,
+    long Size,
+    uint Mode,
+    uint Uid,
+    uint Gid,
+    uint LinkCount,
+    long ModifiedSeconds,
+    uint ModifiedNanoseconds,
+    long ChangedSeconds,
+    uint ChangedNanoseconds)
+{
+    private const uint FileTypeMask = 0xF000; // S_IFMT
+    private const uint RegularFileType = 0x8000; // S_IFREG
+
+    /// <summary>statx of <paramref name="path"/> (following symbolic links); returns 0 or the errno.</summary>
+    public static int Read(string path, out FileIdentity identity) => NativeFile.Stat(path, out identity);
+
+    public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
+
+    /// <summary>"directory", "symbolic link", … for error messages.</summary>
+    public string FileTypeName => (Mode & FileTypeMask) switch
+    {
+        0x8000 => "regular file",
+        0x4000 => "directory",
+        0xA000 => "symbolic link",
+        0x2000 => "character device",
+        0x6000 => "block device",
+        0x1000 => "FIFO",
+        0xC000 => "socket",
+        _ => "file of unknown type",
+    };
+}

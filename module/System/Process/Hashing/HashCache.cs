@@ -1,0 +1,75 @@
+namespace Shipper.Module.System.Process.Hashing;
+
+/// <summary>
+/// A bounded least-recently-used map of file versions to digests. Not thread-safe: the
+/// <see cref="ExecutableHasher"/> guards it with its lock.
+/// </summary>
+public sealed class HashCache
+{
+    private readonly Dictionary<HashCacheKey, LinkedListNode<HashCacheEntry>> _entries;
+    private readonly LinkedList<HashCacheEntry> _recency = new();
+
+    public HashCache(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        Capacity = capacity;
+        _entries = new Dictionary<HashCacheKey, LinkedListNode<HashCacheEntry>>(Math.Min(capacity, 1024));
+    }
+
+    public int Capacity { get; }
+
+    public int Count => _entries.Count;
+
+    /// <summary>Finds an entry and marks it most recently used.</summary>
+    public bool TryGet(HashCacheKey key, out HashCacheEntry entry)
+    {
+        if (_entries.TryGetValue(key, out var node))
+        {
+            if (node != _recency.First)
+            {
+                _recency.Remove(node);
+                _recency.AddFirst(node);
+            }
+
+            entry = node.Value;
+            return true;
+        }
+
+        entry = null!;
+        return false;
+    }
+
+    public bool Remove(HashCacheKey key)
+    {
+        if (!_entries.Remove(key, out var node))
+        {
+            return false;
+        }
+
+        _recency.Remove(node);
+        return true;
+    }
+
+    /// <summary>Adds or replaces an entry; returns true when that pushed out the least recently used one.</summary>
+    public bool Put(HashCacheEntry entry)
+    {
+        if (_entries.TryGetValue(entry.Key, out var existing))
+        {
+            existing.Value = entry;
+            _recency.Remove(existing);
+            _recency.AddFirst(existing);
+            return false;
+        }
+
+        _entries[entry.Key] = _recency.AddFirst(entry);
+        if (_entries.Count <= Capacity)
+        {
+            return false;
+        }
+
+        var oldest = _recency.Last!;
+        _recency.RemoveLast();
+        _entries.Remove(oldest.Value.Key);
+        return true;
+    }
+}

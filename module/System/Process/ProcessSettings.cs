@@ -1,0 +1,66 @@
+using Shipper.Module.Config;
+
+namespace Shipper.Module.System.Process;
+
+/// <summary>
+/// The <c>system/process</c> settings of one module entry. <c>process.hash.*</c> belongs to the executable
+/// hasher and is parsed there.
+/// </summary>
+public sealed class ProcessSettings
+{
+    public static readonly TimeSpan DefaultStatePeriod = TimeSpan.FromHours(12);
+    public static readonly TimeSpan DefaultHoldTime = TimeSpan.FromSeconds(1);
+    public const int DefaultMaxTracked = 65_536;
+    public static readonly TimeSpan DefaultCacheGraceTime = TimeSpan.FromSeconds(4);
+    public const long DefaultReceiveBuffer = 4L * 1024 * 1024;
+    public static readonly TimeSpan DefaultProcfsPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>period</c>: accepted for Auditbeat compatibility; this dataset is push-based and ignores it.</summary>
+    public TimeSpan? Period { get; init; }
+
+    /// <summary><c>state.period</c>: how often every running process is reported again as state.</summary>
+    public TimeSpan StatePeriod { get; init; } = DefaultStatePeriod;
+
+    public ProcessBackend Backend { get; init; } = ProcessBackend.Auto;
+
+    /// <summary><c>process.hold_time</c>: how long events of one pid wait to be folded into one document.</summary>
+    public TimeSpan HoldTime { get; init; } = DefaultHoldTime;
+
+    /// <summary><c>process.max_tracked</c>: the bound of the process table (live and recently exited).</summary>
+    public int MaxTracked { get; init; } = DefaultMaxTracked;
+
+    /// <summary><c>process.cache_grace_time</c>: how long an exited process stays findable as a parent.</summary>
+    public TimeSpan CacheGraceTime { get; init; } = DefaultCacheGraceTime;
+
+    /// <summary><c>process.netlink.receive_buffer</c>: socket receive buffer in bytes.</summary>
+    public long NetlinkReceiveBuffer { get; init; } = DefaultReceiveBuffer;
+
+    /// <summary><c>process.netlink.realtime</c>: run the netlink reader thread at real-time priority when permitted.</summary>
+    public bool NetlinkRealtime { get; init; } = true;
+
+    /// <summary><c>process.procfs.period</c>: the poll interval of the procfs backend.</summary>
+    public TimeSpan ProcfsPeriod { get; init; } = DefaultProcfsPeriod;
+
+    public static ProcessSettings Parse(ConfigSection moduleEntry)
+    {
+        var period = moduleEntry.Duration("period", TimeSpan.Zero, min: TimeSpan.FromMilliseconds(1));
+        var backendName = moduleEntry.Choice("process.backend", "auto", "auto", "netlink", "procfs", "kernel_tracing");
+        return new ProcessSettings
+        {
+            Period = moduleEntry.Has("period") ? period : null,
+            StatePeriod = moduleEntry.Duration("state.period", DefaultStatePeriod, min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(366)),
+            Backend = backendName switch
+            {
+                "netlink" or "kernel_tracing" => ProcessBackend.Netlink,
+                "procfs" => ProcessBackend.Procfs,
+                _ => ProcessBackend.Auto,
+            },
+            HoldTime = moduleEntry.Duration("process.hold_time", DefaultHoldTime, min: TimeSpan.Zero, max: TimeSpan.FromSeconds(30)),
+            MaxTracked = moduleEntry.Int("process.max_tracked", DefaultMaxTracked, min: 64, max: 4_194_304),
+            CacheGraceTime = moduleEntry.Duration("process.cache_grace_time", DefaultCacheGraceTime, min: TimeSpan.Zero, max: TimeSpan.FromMinutes(10)),
+            NetlinkReceiveBuffer = moduleEntry.Size("process.netlink.receive_buffer", DefaultReceiveBuffer, min: 64 * 1024, max: 1L << 30),
+            NetlinkRealtime = moduleEntry.Bool("process.netlink.realtime", true),
+            ProcfsPeriod = moduleEntry.Duration("process.procfs.period", DefaultProcfsPeriod, min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromHours(1)),
+        };
+    }
+}

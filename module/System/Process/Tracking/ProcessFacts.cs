@@ -1,0 +1,169 @@
+namespace Shipper.Module.System.Process.Tracking;
+
+/// <summary>
+/// What is known about one process: the latest values read from /proc, merged sample after sample. Strings and
+/// arrays are never mutated once stored, so <see cref="Clone"/> is a cheap shallow copy for a document.
+/// </summary>
+public sealed class ProcessFacts
+{
+    public int Pid { get; set; }
+
+    public int ParentPid { get; set; }
+
+    /// <summary>Whether <c>stat</c> was read: name, parent, groups, tty and start time are then known.</summary>
+    public bool StatKnown { get; set; }
+
+    public string? Name { get; set; }
+
+    public int ProcessGroupId { get; set; }
+
+    public int SessionId { get; set; }
+
+    public int TtyNr { get; set; }
+
+    public ulong StartTimeTicks { get; set; }
+
+    /// <summary>Real, effective, saved (and filesystem) ids from <c>status</c>; null when unread.</summary>
+    public uint[]? Uids { get; set; }
+
+    public uint[]? Gids { get; set; }
+
+    /// <summary>Whether <c>status</c> was read, so the capability sets are known.</summary>
+    public bool CapabilitiesKnown { get; set; }
+
+    public ulong CapEffective { get; set; }
+
+    public ulong CapPermitted { get; set; }
+
+    /// <summary>The command line; null when unknown (unread, or empty because the process was already a zombie).</summary>
+    public string[]? Args { get; set; }
+
+    public string? Executable { get; set; }
+
+    public string? WorkingDirectory { get; set; }
+
+    public ulong MountNamespace { get; set; }
+
+    public bool IsKernelThreadFlagged { get; set; }
+
+    public ProcessFacts Clone() => (ProcessFacts)MemberwiseClone();
+
+    public static ProcessFacts ForPid(int pid) => new() { Pid = pid };
+
+    public static ProcessFacts FromSample(ProcessSample sample)
+    {
+        var facts = ForPid(sample.Pid);
+        facts.Merge(sample, exec: true);
+        return facts;
+    }
+
+    /// <summary>Whether the sample describes the same process instance (pid reuse never merges two processes).</summary>
+    public bool IsSameInstance(ProcessSample? sample) =>
+        sample is null || !StatKnown || !HasStat(sample) || sample.StartTimeTicks == StartTimeTicks;
+
+    public static bool HasStat(ProcessSample sample) => sample.State != '\0';
+
+    /// <summary>
+    /// Takes what the sample knows. For an exec the image-related fields (name, arguments, executable) are
+    /// replaced even when the sample lacks them: showing the previous image's command line for the new image
+    /// would be wrong, unknown is right.
+    /// </summary>
+    public void Merge(ProcessSample sample, bool exec)
+    {
+        if (HasStat(sample))
+        {
+            // The start time never changes for one process; keep the first one read.
+            if (!StatKnown)
+            {
+                StartTimeTicks = sample.StartTimeTicks;
+            }
+
+            StatKnown = true;
+            ParentPid = sample.ParentPid;
+            ProcessGroupId = sample.ProcessGroupId;
+            SessionId = sample.SessionId;
+            TtyNr = sample.TtyNr;
+            IsKernelThreadFlagged = sample.IsKernelThread;
+        }
+
+        if (sample.Name is not null || exec)
+        {
+            Name = sample.Name;
+        }
+
+        if (sample.Uids is { Length: >= 3 })
+        {
+            Uids = sample.Uids;
+        }
+
+        if (sample.Gids is { Length: >= 3 })
+        {
+            Gids = sample.Gids;
+        }
+
+        if (sample.Uids is not null)
+        {
+            CapabilitiesKnown = true;
+            CapEffective = sample.CapEffective;
+            CapPermitted = sample.CapPermitted;
+        }
+
+        var args = sample.Args is { Length: > 0 } a ? a : null;
+        if (args is not null || exec)
+        {
+            Args = args;
+        }
+
+        if (sample.Executable is not null || exec)
+        {
+            Executable = sample.Executable;
+        }
+
+        if (sample.WorkingDirectory is not null)
+        {
+            WorkingDirectory = sample.WorkingDirectory;
+        }
+
+        if (sample.MountNamespace != 0)
+        {
+            MountNamespace = sample.MountNamespace;
+        }
+    }
+
+    /// <summary>An exec whose /proc could not be read at all: the new image is unknown, the old one is gone.</summary>
+    public void ForgetImage()
+    {
+        Name = null;
+        Args = null;
+        Executable = null;
+    }
+
+    /// <summary>A fork copies the parent: until the child execs (or /proc says otherwise) it runs the parent's image.</summary>
+    public void InheritFrom(ProcessFacts parent)
+    {
+        Name ??= parent.Name;
+        Args ??= parent.Args;
+        Executable ??= parent.Executable;
+        WorkingDirectory ??= parent.WorkingDirectory;
+        Uids ??= parent.Uids;
+        Gids ??= parent.Gids;
+        if (!CapabilitiesKnown && parent.CapabilitiesKnown)
+        {
+            CapabilitiesKnown = true;
+            CapEffective = parent.CapEffective;
+            CapPermitted = parent.CapPermitted;
+        }
+
+        if (!StatKnown)
+        {
+            ProcessGroupId = parent.ProcessGroupId;
+            SessionId = parent.SessionId;
+            TtyNr = parent.TtyNr;
+        }
+
+        if (MountNamespace == 0)
+        {
+            MountNamespace = parent.MountNamespace;
+        }
+    }
+}

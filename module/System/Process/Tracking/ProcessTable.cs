@@ -1,0 +1,692 @@
+using Shipper.Module.Registry;
+
+namespace Shipper.Module.System.Process.Tracking;
+
+/// <summary>
+/// The process table and its folding rules (quark's semantics). Single-threaded: only the tracker loop calls it.
+/// <list type="bullet">
+/// <item>One entry per process instance, keyed by pid and validated by start time: pid reuse never merges two
+/// processes.</item>
+/// <item>Events of one pid are held up to the hold target (see <see cref="HoldPolicy"/>) from the first held
+/// event and folded into one report; a second exec first flushes the held events, so two execs never fold.</item>
+/// <item>An exited entry stays findable (as a parent) for the grace time after its report.</item>
+/// <item>The table holds at most <c>max_tracked</c> entries. When it is full, the oldest exited entry is evicted.
+/// When every entry is a live process, a new process is reported without an entry ("untracked": each of its
+/// events becomes its own document at once, none is dropped) and counted in <c>process.untracked</c>.</item>
+/// <item>Kernel threads (pid 2, children of pid 2, PF_KTHREAD) are tracked to recognise them but never reported.</item>
+/// </list>
+/// Reports are queued in order and taken with <see cref="TryTakeReport"/>.
+/// </summary>
+public sealed class ProcessTable
+{
+    private const int KThreadDaemonPid = 2;
+
+    private readonly ProcessSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ProcessMetrics _metrics;
+    private readonly EventClock _clock;
+    private readonly Dictionary<int, TrackedProcess> _entries;
+    private readonly LinkedList<TrackedProcess> _held = new();
+    private readonly Queue<TrackedProcess> _grace = new();
+    private readonly Queue<ProcessReport> _reports = new();
+    private readonly long _graceTicks;
+    private int _scanGeneration;
+    private ulong _ignoreBeforeNs;
+
+    public ProcessTable(ProcessSettings settings, TimeProvider time, ProcessMetrics metrics)
+    {
+        _settings = settings;
+        _time = time;
+        _metrics = metrics;
+        _clock = new EventClock(time);
+        _entries = new Dictionary<int, TrackedProcess>(Math.Min(settings.MaxTracked, 4096));
+        _graceTicks = ToTicks(settings.CacheGraceTime);
+    }
+
+    public int Count => _entries.Count;
+
+    public int HeldCount => _held.Count;
+
+    public int QueuedReports => _reports.Count;
+
+    /// <summary>The entries; only for the loop's owner (or after the loop stopped).</summary>
+    public IEnumerable<TrackedProcess> Entries => _entries.Values;
+
+    public bool TryGet(int pid, out TrackedProcess entry) => _entries.TryGetValue(pid, out entry!);
+
+    public bool TryTakeReport(out ProcessReport report) => _reports.TryDequeue(out report!);
+
+    /// <summary>
+    /// Events stamped (CLOCK_MONOTONIC ns) before this moment are ignored: a /proc scan that started then already
+    /// shows their effect. Set at the start-up snapshot and at each resync, so events still queued behind the
+    /// scan neither duplicate what it reported nor bring back processes it found gone.
+    /// </summary>
+    public void IgnoreEventsBefore(ulong monotonicNs) => _ignoreBeforeNs = monotonicNs;
+
+    /// <summary>Applies one kernel (or poll-synthesised) event. Loss observations are the caller's business (resync).</summary>
+    public void Observe(in ProcessObservation observation)
+    {
+        var ev = observation.Event;
+        if (ev.TimestampNs != 0 && ev.TimestampNs < _ignoreBeforeNs)
+        {
+            _metrics.StaleEvents.Increment();
+            return;
+        }
+
+        switch (ev.Type)
+        {
+            case ProcEventType.Fork:
+                OnFork(ev, observation.Sample);
+                break;
+            case ProcEventType.Exec:
+                OnExec(ev, observation.Sample);
+                break;
+            case ProcEventType.Exit:
+                // A poller's exit (procfs backend) has no exit code.
+                OnExit(ev, observation.Sample, exitCodeKnown: !observation.Synthetic);
+                break;
+            default:
+                OnChange(ev, observation.Sample);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Reports every running process from a /proc scan as <c>existing_process</c>: at start-up (kind event) and
+    /// for each state report (kind state, one shared id). Entries are created or refreshed; nothing is held.
+    /// </summary>
+    public void LoadSnapshot(IReadOnlyList<ProcessSample> samples, EventKind kind, string? stateId)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        foreach (var sample in samples)
+        {
+            var entry = Refresh(sample, out _);
+            if (entry.IsKernelThread)
+            {
+                continue;
+            }
+
+            Emit(entry, ProcessEvents.Snapshot, now, kind, stateId, sample.Errors, countAggregation: false);
+        }
+    }
+
+    /// <summary>
+    /// After lost events: flushes what is held, then makes the table match a fresh /proc scan. Processes that
+    /// vanished are reported stopped (exit not observed), new ones started, and ones whose image changed unseen
+    /// as changed image.
+    /// </summary>
+    public void Resync(IReadOnlyList<ProcessSample> samples)
+    {
+        FlushAll();
+        var generation = ++_scanGeneration;
+        var now = _time.GetUtcNow().UtcDateTime;
+        foreach (var sample in samples)
+        {
+            // A zombie nobody knew is a process whose start and end were both lost; it is not "started".
+            if (sample.State == 'Z' && !_entries.ContainsKey(sample.Pid))
+            {
+                continue;
+            }
+
+            var entry = Refresh(sample, out var outcome);
+            entry.SeenInScan = generation;
+            if (entry.IsKernelThread)
+            {
+                continue;
+            }
+
+            switch (outcome)
+            {
+                case RefreshOutcome.Added:
+                    Emit(entry, ProcessEvents.Fork, now, EventKind.Event, null, sample.Errors, countAggregation: true);
+                    break;
+                case RefreshOutcome.ImageChanged:
+                    Emit(entry, ProcessEvents.Exec, now, EventKind.Event, null, sample.Errors, countAggregation: true);
+                    break;
+            }
+        }
+
+        List<TrackedProcess>? vanished = null;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.SeenInScan != generation && !entry.Exited)
+            {
+                (vanished ??= new List<TrackedProcess>()).Add(entry);
+            }
+        }
+
+        if (vanished is not null)
+        {
+            foreach (var entry in vanished)
+            {
+                RetireUnobserved(entry, now);
+            }
+        }
+
+        _metrics.Resyncs.Increment();
+    }
+
+    /// <summary>Flushes holds that are due and drops exited entries whose grace time is over.</summary>
+    public void Advance()
+    {
+        var now = _time.GetTimestamp();
+        var target = ToTicks(HoldTarget());
+        while (_held.First is { } first && now - first.Value.PendingSince >= target)
+        {
+            Flush(first.Value);
+        }
+
+        while (_grace.TryPeek(out var entry))
+        {
+            if (!IsCurrent(entry))
+            {
+                _grace.Dequeue();
+                continue;
+            }
+
+            if (now < entry.GraceDeadline)
+            {
+                break;
+            }
+
+            _grace.Dequeue();
+            Remove(entry);
+        }
+    }
+
+    /// <summary>The monotonic timestamp at which <see cref="Advance"/> has work next, or null when nothing waits.</summary>
+    public long? NextDue()
+    {
+        long? due = null;
+        if (_held.First is { } first)
+        {
+            due = first.Value.PendingSince + ToTicks(HoldTarget());
+        }
+
+        while (_grace.TryPeek(out var entry) && !IsCurrent(entry))
+        {
+            _grace.Dequeue();
+        }
+
+        if (_grace.TryPeek(out var next) && (due is null || next.GraceDeadline < due))
+        {
+            due = next.GraceDeadline;
+        }
+
+        return due;
+    }
+
+    /// <summary>Reports everything held now (shutdown, before a resync).</summary>
+    public void FlushAll()
+    {
+        while (_held.First is { } first)
+        {
+            Flush(first.Value);
+        }
+    }
+
+    public TimeSpan HoldTarget() => HoldPolicy.Target(_settings.HoldTime, _entries.Count, _settings.MaxTracked);
+
+    private void OnFork(in ProcConnectorEvent ev, ProcessSample? sample)
+    {
+        var pid = ev.ProcessPid;
+        var wall = _clock.ToWallTime(ev.TimestampNs);
+        if (_entries.TryGetValue(pid, out var existing))
+        {
+            if (!existing.Exited && existing.Facts.IsSameInstance(sample) && existing.Facts.StatKnown && sample is not null && ProcessFacts.HasStat(sample))
+            {
+                // The same instance already known (a snapshot raced with its fork): report the fork on it.
+                if ((existing.Pending & ProcessEvents.Fork) != 0)
+                {
+                    Flush(existing);
+                }
+
+                existing.Facts.Merge(sample, exec: false);
+                if (!existing.IsKernelThread)
+                {
+                    Hold(existing, ProcessEvents.Fork, wall, sample.Errors);
+                }
+
+                return;
+            }
+
+            Retire(existing, wall);
+        }
+
+        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
+        facts.Pid = pid;
+        if (!facts.StatKnown)
+        {
+            facts.ParentPid = ev.ParentTgid;
+        }
+
+        var parent = FindParent(facts.ParentPid != 0 ? facts.ParentPid : ev.ParentTgid, facts);
+        if (parent is not null)
+        {
+            facts.InheritFrom(parent.Facts);
+        }
+
+        var entry = new TrackedProcess(facts)
+        {
+            IsKernelThread = IsKernelThread(facts) || ev.ParentTgid == KThreadDaemonPid,
+        };
+
+        if (sample is null && parent is null)
+        {
+            entry.AddError($"cannot read /proc/{pid}: process exited before it could be read");
+        }
+
+        Admit(entry, ProcessEvents.Fork, wall, sample?.Errors);
+    }
+
+    private void OnExec(in ProcConnectorEvent ev, ProcessSample? sample)
+    {
+        var pid = ev.ProcessPid;
+        var wall = _clock.ToWallTime(ev.TimestampNs);
+        if (_entries.TryGetValue(pid, out var existing) && !existing.Exited && existing.Facts.IsSameInstance(sample))
+        {
+            if (existing.IsKernelThread)
+            {
+                if (sample is not null)
+                {
+                    existing.Facts.Merge(sample, exec: true);
+                }
+
+                return;
+            }
+
+            // Two execs never fold: the first one is reported before the second is held.
+            if ((existing.Pending & (ProcessEvents.Exec | ProcessEvents.Exit)) != 0)
+            {
+                Flush(existing);
+            }
+
+            ApplyExec(existing, sample, pid);
+            Hold(existing, ProcessEvents.Exec, wall, sample?.Errors);
+            return;
+        }
+
+        if (existing is not null)
+        {
+            Retire(existing, wall);
+        }
+
+        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
+        facts.Pid = pid;
+        var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
+        if (sample is null)
+        {
+            entry.AddError($"cannot read /proc/{pid}: process exited before it could be read");
+        }
+
+        Admit(entry, ProcessEvents.Exec, wall, sample?.Errors);
+    }
+
+    private void OnExit(in ProcConnectorEvent ev, ProcessSample? sample, bool exitCodeKnown)
+    {
+        var pid = ev.ProcessPid;
+        var wall = _clock.ToWallTime(ev.TimestampNs);
+        var exit = exitCodeKnown ? ExitStatus.FromWaitStatus(ev.ExitCode) : ExitStatus.Unknown;
+        if (_entries.TryGetValue(pid, out var existing) && !existing.Exited && existing.Facts.IsSameInstance(sample))
+        {
+            if (existing.IsKernelThread)
+            {
+                Remove(existing);
+                return;
+            }
+
+            if ((existing.Pending & ProcessEvents.Exit) != 0)
+            {
+                Flush(existing);
+            }
+
+            if (sample is not null)
+            {
+                existing.Facts.Merge(sample, exec: false);
+            }
+
+            MarkExited(existing, wall, exit);
+            Hold(existing, ProcessEvents.Exit, wall, null);
+            return;
+        }
+
+        if (existing is not null && existing.Exited && (sample is null || existing.Facts.IsSameInstance(sample)))
+        {
+            // A repeated exit of a process already reported gone: nothing new to say.
+            return;
+        }
+
+        if (existing is not null)
+        {
+            Retire(existing, wall);
+        }
+
+        // An exit of a process we never saw start (its fork was lost): report what there is.
+        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
+        facts.Pid = pid;
+        var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
+        if (entry.IsKernelThread)
+        {
+            return;
+        }
+
+        MarkExited(entry, wall, exit);
+        Admit(entry, ProcessEvents.Exit, wall, null);
+    }
+
+    private void OnChange(in ProcConnectorEvent ev, ProcessSample? sample)
+    {
+        // uid/gid/sid/comm changes are not reported on their own; they refresh what the next document says.
+        if (sample is not null && _entries.TryGetValue(ev.ProcessPid, out var existing) && !existing.Exited
+            && existing.Facts.IsSameInstance(sample))
+        {
+            existing.Facts.Merge(sample, exec: false);
+        }
+    }
+
+    private void ApplyExec(TrackedProcess entry, ProcessSample? sample, int pid)
+    {
+        if (sample is not null)
+        {
+            entry.Facts.Merge(sample, exec: true);
+            return;
+        }
+
+        entry.Facts.ForgetImage();
+        entry.AddError($"cannot read /proc/{pid}: process exited before its new image could be read");
+    }
+
+    private static void MarkExited(TrackedProcess entry, DateTime wall, ExitStatus exit)
+    {
+        entry.Exited = true;
+        entry.EndTime = wall;
+        entry.Exit = exit;
+    }
+
+    /// <summary>Inserts a new entry and holds its first event; when the table is full of live processes the event is reported at once.</summary>
+    private void Admit(TrackedProcess entry, ProcessEvents events, DateTime wall, List<string>? errors)
+    {
+        if (!TryInsert(entry))
+        {
+            _metrics.Untracked.Increment();
+            if (!entry.IsKernelThread)
+            {
+                entry.Pending |= events;
+                entry.PendingEventTime = wall;
+                entry.AddErrors(errors);
+                EmitPending(entry);
+            }
+
+            return;
+        }
+
+        if (!entry.IsKernelThread)
+        {
+            Hold(entry, events, wall, errors);
+        }
+    }
+
+    private void Hold(TrackedProcess entry, ProcessEvents events, DateTime wall, List<string>? errors)
+    {
+        entry.Pending |= events;
+        entry.PendingEventTime = wall;
+        entry.AddErrors(errors);
+        if (HoldTarget() <= TimeSpan.Zero)
+        {
+            Flush(entry);
+            return;
+        }
+
+        if (entry.HoldNode.List is null)
+        {
+            entry.PendingSince = _time.GetTimestamp();
+            entry.HeldParent = FindParent(entry.Facts.ParentPid, entry.Facts);
+            _held.AddLast(entry.HoldNode);
+        }
+    }
+
+    private void Flush(TrackedProcess entry)
+    {
+        if (entry.HoldNode.List is not null)
+        {
+            _held.Remove(entry.HoldNode);
+        }
+
+        if (entry.Pending == ProcessEvents.None)
+        {
+            return;
+        }
+
+        EmitPending(entry);
+        if (entry.Exited && IsCurrent(entry))
+        {
+            ScheduleRemoval(entry);
+        }
+    }
+
+    private void EmitPending(TrackedProcess entry)
+    {
+        Emit(entry, entry.Pending, entry.PendingEventTime, EventKind.Event, null, entry.PendingErrors, countAggregation: true);
+        entry.Pending = ProcessEvents.None;
+        entry.PendingErrors = null;
+        entry.HeldParent = null;
+    }
+
+    private void Emit(
+        TrackedProcess entry,
+        ProcessEvents events,
+        DateTime timestamp,
+        EventKind kind,
+        string? stateId,
+        List<string>? errors,
+        bool countAggregation)
+    {
+        if (countAggregation)
+        {
+            if (BitCount(events) > 1)
+            {
+                _metrics.Aggregations.Increment();
+            }
+            else
+            {
+                _metrics.NonAggregations.Increment();
+            }
+        }
+
+        var facts = entry.Facts.Clone();
+        var exited = (events & ProcessEvents.Exit) != 0;
+        _reports.Enqueue(new ProcessReport
+        {
+            Events = events,
+            Kind = kind,
+            StateId = stateId,
+            Timestamp = timestamp,
+            Facts = facts,
+            Parent = Summarise(FindParent(facts.ParentPid, facts) ?? (entry.HeldParent is { } held && held.Pid == facts.ParentPid ? held : null)),
+            EndTime = exited ? entry.EndTime : null,
+            Exit = exited ? entry.Exit : ExitStatus.Unknown,
+            Errors = errors is { Count: > 0 } ? errors : null,
+        });
+    }
+
+    /// <summary>An entry whose pid now belongs to another process: report what it held, and its end if it was never seen.</summary>
+    private void Retire(TrackedProcess entry, DateTime wall)
+    {
+        Flush(entry);
+        if (!entry.Exited)
+        {
+            RetireUnobserved(entry, wall);
+            return;
+        }
+
+        Remove(entry);
+    }
+
+    /// <summary>A live entry that is gone without an exit event: report it stopped (no exit code, no end time).</summary>
+    private void RetireUnobserved(TrackedProcess entry, DateTime wall)
+    {
+        Flush(entry);
+        if (!entry.IsKernelThread)
+        {
+            _metrics.ExitsNotObserved.Increment();
+            entry.Exited = true;
+            entry.EndTime = null;
+            entry.Exit = ExitStatus.Unknown;
+            Emit(entry, ProcessEvents.Exit, wall, EventKind.Event, null, null, countAggregation: true);
+        }
+
+        Remove(entry);
+    }
+
+    private enum RefreshOutcome
+    {
+        Known,
+        Added,
+        ImageChanged,
+    }
+
+    /// <summary>Creates or refreshes the entry of a scanned process (a different instance with the same pid replaces the old one).</summary>
+    private TrackedProcess Refresh(ProcessSample sample, out RefreshOutcome outcome)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        if (_entries.TryGetValue(sample.Pid, out var existing))
+        {
+            if (existing.Exited && existing.Facts.IsSameInstance(sample))
+            {
+                // The zombie of a process already reported gone: it stays gone.
+                outcome = RefreshOutcome.Known;
+                return existing;
+            }
+
+            if (!existing.Exited && existing.Facts.IsSameInstance(sample))
+            {
+                var changed = ImageDiffers(existing.Facts, sample);
+                existing.Facts.Merge(sample, exec: changed);
+                existing.IsKernelThread |= IsKernelThread(existing.Facts);
+                outcome = changed ? RefreshOutcome.ImageChanged : RefreshOutcome.Known;
+                return existing;
+            }
+
+            if (existing.Exited)
+            {
+                Flush(existing);
+                Remove(existing);
+            }
+            else
+            {
+                RetireUnobserved(existing, now);
+            }
+        }
+
+        var facts = ProcessFacts.FromSample(sample);
+        var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
+        if (!TryInsert(entry))
+        {
+            _metrics.Untracked.Increment();
+        }
+
+        outcome = RefreshOutcome.Added;
+        return entry;
+    }
+
+    private static bool ImageDiffers(ProcessFacts known, ProcessSample sample)
+    {
+        if (sample.Executable is not null && known.Executable is not null && sample.Executable != known.Executable)
+        {
+            return true;
+        }
+
+        return sample.Args is { Length: > 0 } args && known.Args is { } knownArgs && !args.AsSpan().SequenceEqual(knownArgs);
+    }
+
+    private static bool IsKernelThread(ProcessFacts facts) =>
+        facts.Pid == KThreadDaemonPid || facts.IsKernelThreadFlagged || (facts.StatKnown && facts.ParentPid == KThreadDaemonPid);
+
+    /// <summary>The parent's entry, when it is the real parent: a pid reused after the child started is not.</summary>
+    private TrackedProcess? FindParent(int parentPid, ProcessFacts child)
+    {
+        if (parentPid <= 0 || parentPid == child.Pid || !_entries.TryGetValue(parentPid, out var parent))
+        {
+            return null;
+        }
+
+        if (child.StatKnown && parent.Facts.StatKnown && parent.Facts.StartTimeTicks > child.StartTimeTicks)
+        {
+            return null;
+        }
+
+        return parent;
+    }
+
+    private static ParentSummary? Summarise(TrackedProcess? parent) =>
+        parent is null
+            ? null
+            : new ParentSummary(
+                parent.Pid,
+                parent.Facts.Name,
+                parent.Facts.Executable,
+                parent.Facts.Args,
+                parent.Facts.StatKnown,
+                parent.Facts.StartTimeTicks);
+
+    private bool TryInsert(TrackedProcess entry)
+    {
+        if (_entries.Count >= _settings.MaxTracked && !EvictOneExited())
+        {
+            return false;
+        }
+
+        _entries[entry.Pid] = entry;
+        _metrics.Insertions.Increment();
+        _metrics.Tracked.Set(_entries.Count);
+        return true;
+    }
+
+    private bool EvictOneExited()
+    {
+        while (_grace.TryDequeue(out var entry))
+        {
+            if (IsCurrent(entry))
+            {
+                Remove(entry);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void ScheduleRemoval(TrackedProcess entry)
+    {
+        if (_graceTicks <= 0)
+        {
+            Remove(entry);
+            return;
+        }
+
+        entry.GraceDeadline = _time.GetTimestamp() + _graceTicks;
+        _grace.Enqueue(entry);
+    }
+
+    private void Remove(TrackedProcess entry)
+    {
+        if (entry.HoldNode.List is not null)
+        {
+            _held.Remove(entry.HoldNode);
+        }
+
+        if (IsCurrent(entry))
+        {
+            _entries.Remove(entry.Pid);
+            _metrics.Removals.Increment();
+            _metrics.Tracked.Set(_entries.Count);
+        }
+    }
+
+    private bool IsCurrent(TrackedProcess entry) =>
+        _entries.TryGetValue(entry.Pid, out var current) && ReferenceEquals(current, entry);
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private static int BitCount(ProcessEvents events) => global::System.Numerics.BitOperations.PopCount((uint)events);
+}

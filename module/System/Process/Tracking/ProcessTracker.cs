@@ -1,0 +1,295 @@
+using global::System.Threading.Channels;
+using Shipper.Module.Logging;
+using Shipper.Module.Registry;
+
+namespace Shipper.Module.System.Process.Tracking;
+
+/// <summary>
+/// The single writer of the process table. One loop: takes the start-up snapshot (after the source is started,
+/// so nothing falls between the two), then applies observations as they come, flushes holds and grace times
+/// when they are due, resynchronises from /proc after loss and sends a state report every <c>state.period</c>.
+/// Reports go to a bounded channel; when it is full the loop waits (back-pressure reaches the source's channel,
+/// whose reader never blocks: it counts loss instead).
+/// </summary>
+public sealed class ProcessTracker : IDisposable
+{
+    /// <summary>Loss storms must not turn into back-to-back /proc scans: at most one resync per interval.</summary>
+    public static readonly TimeSpan MinResyncInterval = TimeSpan.FromSeconds(1);
+
+    private const int MaxBatch = 256;
+
+    private readonly IProcessEventSource _source;
+    private readonly IProcessSnapshotSource _snapshot;
+    private readonly ProcessSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ProcessMetrics _metrics;
+    private readonly Logger _log;
+    private readonly ChannelWriter<ProcessReport> _output;
+    private readonly ProcessTable _table;
+    private readonly ITimer _timer;
+    private TaskCompletionSource _wake = NewWake();
+    private long _timerDue = long.MaxValue;
+    private long _nextStateReport;
+    private long _lastResync = long.MinValue;
+    private long? _resyncDue;
+    private long _handled;
+
+    public ProcessTracker(
+        IProcessEventSource source,
+        IProcessSnapshotSource snapshot,
+        ProcessSettings settings,
+        TimeProvider time,
+        ProcessMetrics metrics,
+        Logger log,
+        ChannelWriter<ProcessReport> output)
+    {
+        _source = source;
+        _snapshot = snapshot;
+        _settings = settings;
+        _time = time;
+        _metrics = metrics;
+        _log = log;
+        _output = output;
+        _table = new ProcessTable(settings, time, metrics);
+        _timer = time.CreateTimer(static state => ((ProcessTracker)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// Lets work gather before the loop runs: after new observations arrive the loop waits this long before
+    /// applying them, and timers fire this much after their deadline so that many holds end in one pass. Each
+    /// wake-up of the loop costs a thread-pool hop and a futex; at thousands of events a second, waking per
+    /// event cost more CPU than the work itself. Documents come this much later (next to a 1 s hold). Zero
+    /// (tests) means no batching.
+    /// </summary>
+    public TimeSpan Coalescing { get; init; }
+
+    /// <summary>Observations applied so far (tests wait on it).</summary>
+    public long Handled => Interlocked.Read(ref _handled);
+
+    /// <summary>The table; read it only from the loop, or after it stopped.</summary>
+    internal ProcessTable Table => _table;
+
+    public IEnumerable<string> Diagnostics()
+    {
+        yield return $"process table: {_table.Count} entries (max {_settings.MaxTracked}), {_table.HeldCount} held, hold target {_table.HoldTarget().TotalMilliseconds:0} ms";
+    }
+
+    /// <summary>Runs until cancelled or until the source completes; then reports what is held and completes the output.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            _table.IgnoreEventsBefore(MonotonicNowNs());
+            _table.LoadSnapshot(_snapshot.Scan(cancellationToken), EventKind.Event, null);
+            _nextStateReport = _time.GetTimestamp() + ToTicks(_settings.StatePeriod);
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+            await LoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+            throw;
+        }
+        finally
+        {
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (failure is null)
+            {
+                // Whatever was held is reported on the way out; the output is drained with a short deadline.
+                _table.FlushAll();
+                using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await DrainAsync(shutdown.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    _log.Warn($"process tracker: {_table.QueuedReports} reports not delivered at shutdown");
+                }
+            }
+
+            _output.TryComplete(failure);
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
+    {
+        var reader = _source.Observations;
+        Task<bool>? pendingRead = null;
+        while (true)
+        {
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = NewWake();
+            }
+
+            var batch = 0;
+            while (batch < MaxBatch && reader.TryRead(out var observation))
+            {
+                Apply(observation);
+                batch++;
+            }
+
+            RunDue();
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+            if (batch == MaxBatch)
+            {
+                continue;
+            }
+
+            Arm();
+            if (pendingRead is null)
+            {
+                var wait = reader.WaitToReadAsync(cancellationToken);
+                if (wait.IsCompleted)
+                {
+                    if (!wait.Result)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                pendingRead = wait.AsTask();
+            }
+
+            await Task.WhenAny(pendingRead, _wake.Task).ConfigureAwait(false);
+            if (pendingRead.IsCompleted)
+            {
+                var more = await pendingRead.ConfigureAwait(false);
+                pendingRead = null;
+                if (!more)
+                {
+                    return;
+                }
+
+                if (Coalescing > TimeSpan.Zero)
+                {
+                    await Task.Delay(Coalescing, _time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private void Apply(in ProcessObservation observation)
+    {
+        if (observation.IsLoss)
+        {
+            var now = _time.GetTimestamp();
+            var earliest = _lastResync == long.MinValue ? now : _lastResync + ToTicks(MinResyncInterval);
+            _resyncDue = _resyncDue is { } due ? Math.Min(due, Math.Max(now, earliest)) : Math.Max(now, earliest);
+        }
+        else
+        {
+            _table.Observe(observation);
+        }
+
+        Interlocked.Increment(ref _handled);
+    }
+
+    private void RunDue()
+    {
+        _table.Advance();
+        var now = _time.GetTimestamp();
+        if (_resyncDue is { } due && now >= due)
+        {
+            _resyncDue = null;
+            _lastResync = now;
+            var scanStart = MonotonicNowNs();
+            if (TryScan("resynchronise after lost events") is { } samples)
+            {
+                _table.IgnoreEventsBefore(scanStart);
+                _table.Resync(samples);
+                _log.Info($"process: table resynchronised from /proc after lost events: {samples.Count} processes, {_table.Count} tracked");
+            }
+        }
+
+        if (now >= _nextStateReport)
+        {
+            _nextStateReport = now + ToTicks(_settings.StatePeriod);
+            if (TryScan("send the state report") is { } samples)
+            {
+                _table.LoadSnapshot(samples, EventKind.State, Guid.NewGuid().ToString());
+                _metrics.StateReports.Increment();
+            }
+        }
+    }
+
+    /// <summary>A failed periodic scan is logged and skipped (the next loss or period tries again); it never stops the loop.</summary>
+    private IReadOnlyList<ProcessSample>? TryScan(string purpose)
+    {
+        try
+        {
+            return _snapshot.Scan(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.Error($"process: cannot scan /proc to {purpose}: {ex.Message}");
+            return null;
+        }
+    }
+
+    private async ValueTask DrainAsync(CancellationToken cancellationToken)
+    {
+        while (_table.TryTakeReport(out var report))
+        {
+            if (!_output.TryWrite(report))
+            {
+                await _output.WriteAsync(report, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Sets the timer for the earliest of: next due hold/grace, pending resync, next state report.</summary>
+    private void Arm()
+    {
+        var due = _nextStateReport;
+        if (_table.NextDue() is { } tableDue && tableDue < due)
+        {
+            due = tableDue;
+        }
+
+        if (_resyncDue is { } resync && resync < due)
+        {
+            due = resync;
+        }
+
+        // An armed timer that fires no later than needed stays: re-arming per held process would cost a timer
+        // operation per event. It fires, the loop does what is due, and arms for what comes next.
+        due += ToTicks(Coalescing);
+        var armed = Interlocked.Read(ref _timerDue);
+        if (armed <= due && !_wake.Task.IsCompleted)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _timerDue, due);
+        var delayTicks = Math.Max(0, due - _time.GetTimestamp());
+        var delay = TimeSpan.FromSeconds((double)delayTicks / _time.TimestampFrequency);
+        if (delay < TimeSpan.FromMilliseconds(1) && delayTicks > 0)
+        {
+            delay = TimeSpan.FromMilliseconds(1);
+        }
+
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Wake()
+    {
+        Interlocked.Exchange(ref _timerDue, long.MaxValue);
+        Volatile.Read(ref _wake).TrySetResult();
+    }
+
+    private ulong MonotonicNowNs() => MonotonicClock.NowNanoseconds(_time);
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private static TaskCompletionSource NewWake() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Shipper.Tests.Support;
+
+namespace Shipper.Tests.Cmd.Cli;
+
+/// <summary>`shipper run` as a user runs it: the real binary, real signals, real stdout.</summary>
+public class RunCommandTests
+{
+    private static string ShipperBinary => Path.Combine(AppContext.BaseDirectory, "shipper");
+
+    [KernelFact]
+    public async Task RunPrintsEcsDocumentsAndStopsCleanlyOnSigterm()
+    {
+        using var config = new TempConfig("""
+            shipper.modules:
+              - module: system
+                datasets: [process]
+            output.console:
+              enabled: true
+            logging.metrics.period: 1s
+            """);
+        var start = new ProcessStartInfo(ShipperBinary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { "run", "-e", "-c", config.Path, "--path.data", Path.Combine(config.Directory, "data"), "--disable-watchdog" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var shipper = Process.Start(start)!;
+        try
+        {
+            await RunAndStopAsync(shipper);
+        }
+        finally
+        {
+            if (!shipper.HasExited)
+            {
+                shipper.Kill(entireProcessTree: true); // never leave a shipper behind a failed test
+            }
+        }
+    }
+
+    private static async Task RunAndStopAsync(Process shipper)
+    {
+        var stderr = shipper.StandardError.ReadToEndAsync();
+        var documents = new List<JsonDocument>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (documents.Count < 5 && DateTime.UtcNow < deadline)
+        {
+            var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.NotNull(line);
+            documents.Add(JsonDocument.Parse(line));
+        }
+
+        Assert.Equal(5, documents.Count);
+        foreach (var doc in documents)
+        {
+            var root = doc.RootElement;
+            Assert.True(root.TryGetProperty("@timestamp", out _));
+            Assert.Equal("shipper", root.GetProperty("agent").GetProperty("type").GetString());
+            Assert.Equal("process", root.GetProperty("event").GetProperty("dataset").GetString());
+            Assert.Equal("system", root.GetProperty("service").GetProperty("type").GetString());
+            Assert.True(root.GetProperty("process").GetProperty("pid").GetInt32() > 0);
+        }
+
+        Assert.Contains(documents, d => d.RootElement.GetProperty("event").GetProperty("action").GetString() == "existing_process");
+
+        Signal(shipper.Id, 15);
+        var rest = await shipper.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, shipper.ExitCode);
+        foreach (var line in rest.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            JsonDocument.Parse(line).Dispose(); // every line up to the end is a whole document
+        }
+
+        var log = await stderr;
+        Assert.Contains("received SIGTERM", log);
+        Assert.Contains("Total metrics", log);
+        Assert.DoesNotContain("\"@timestamp\"", log); // documents never go to the log
+    }
+
+    [Fact]
+    public async Task ABadConfigExitsOneWithTheSettingAndNoStackTrace()
+    {
+        using var config = new TempConfig("shipper.modules:\n  - module: system\n    datasets: [process]\noutput.console:\n  pretty: perhaps\n");
+        var start = new ProcessStartInfo(ShipperBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(config.Path);
+        using var shipper = Process.Start(start)!;
+        var stderr = await shipper.StandardError.ReadToEndAsync();
+        await shipper.WaitForExitAsync();
+        Assert.Equal(1, shipper.ExitCode);
+        Assert.Contains("output.console.pretty", stderr);
+        Assert.Contains(":5:", stderr);
+        Assert.DoesNotContain(" at Shipper.", stderr);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Signal(int pid, int signal);
+}

@@ -1,0 +1,244 @@
+using global::System.Threading.Channels;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
+using Shipper.Module.Registry;
+using Shipper.Module.System.Process;
+using Shipper.Module.System.Process.Tracking;
+using static Shipper.Tests.Module.System.Process.ProcessFixtures;
+
+namespace Shipper.Tests.Module.System.Process.Tracking;
+
+/// <summary>The tracker loop driven through a channel-fed source, with fake time: no sleeps.</summary>
+public sealed class ProcessTrackerTests : IAsyncDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private readonly MonotonicFakeTimeProvider _time = new(new DateTimeOffset(2024, 5, 1, 10, 0, 0, TimeSpan.Zero));
+    private readonly ChannelSource _source = new("netlink");
+    private readonly ListSnapshot _snapshot = new();
+    private readonly Channel<ProcessReport> _output = Channel.CreateBounded<ProcessReport>(64);
+    private readonly MetricsRegistry _registry;
+    private readonly ProcessTracker _tracker;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _run;
+
+    public ProcessTrackerTests()
+    {
+        var metrics = Metrics(out _registry);
+        _snapshot.Processes.Add(Sample(1, 0, 1, "systemd"));
+        _snapshot.Processes.Add(Sample(100, 1, 50, "bash", new[] { "-bash" }, "/usr/bin/bash"));
+        var settings = new ProcessSettings { HoldTime = TimeSpan.FromSeconds(1), StatePeriod = TimeSpan.FromHours(1) };
+        _tracker = new ProcessTracker(_source, _snapshot, settings, _time, metrics, Logger.Null, _output.Writer);
+    }
+
+    [Fact]
+    public async Task ReportsTheSnapshotThenFoldsALifecycleWhenTheHoldEnds()
+    {
+        Start();
+        var existing = new[] { await Next(), await Next() };
+        Assert.All(existing, r => Assert.Equal(ProcessEvents.Snapshot, r.Events));
+        Assert.All(existing, r => Assert.Equal(EventKind.Event, r.Kind));
+
+        _source.Write(Fork(200, 100, Sample(200, 100, 500, "bash")));
+        _source.Write(Exec(200, Sample(200, 100, 500, "true", new[] { "/bin/true", "a" }, "/usr/bin/true")));
+        _source.Write(Exit(200, 0));
+        await Handled(3);
+        Assert.False(_output.Reader.TryRead(out _));
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var ran = await Next();
+        Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exec | ProcessEvents.Exit, ran.Events);
+        Assert.Equal(new[] { "/bin/true", "a" }, ran.Facts.Args);
+    }
+
+    [Fact]
+    public async Task EventsQueuedBeforeTheSnapshotDoNotDuplicateIt()
+    {
+        // bash's fork happened before the snapshot was scanned: the snapshot already reports bash.
+        var beforeScan = _time.NowNanoseconds - 1;
+        _source.Write(Fork(100, 1, Sample(100, 1, 50, "bash"), timestampNs: beforeScan));
+        Start();
+        await Next();
+        await Next();
+        await Handled(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _source.Write(Exit(100, 0));
+        await Handled(2);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var stopped = await Next();
+        Assert.Equal(ProcessEvents.Exit, stopped.Events);
+        Assert.Equal(1, Value(_registry, "process.stale_events"));
+    }
+
+    [Fact]
+    public async Task LossTriggersOneResyncFromProc()
+    {
+        Start();
+        await Next();
+        await Next();
+
+        // bash (100) exited and cron (300) started while events were lost.
+        lock (_snapshot.Processes)
+        {
+            _snapshot.Processes.RemoveAt(1);
+            _snapshot.Processes.Add(Sample(300, 1, 800, "cron"));
+        }
+        _source.Write(ProcessObservation.Loss(5));
+        _source.Write(ProcessObservation.Loss(2));
+        await Handled(2);
+
+        var reports = new[] { await Next(), await Next() };
+        Assert.Contains(reports, r => r.Facts.Pid == 300 && r.Events == ProcessEvents.Fork);
+        Assert.Contains(reports, r => r.Facts.Pid == 100 && r.Events == ProcessEvents.Exit && !r.Exit.Known);
+        Assert.Equal(1, Value(_registry, "process.resyncs"));
+        Assert.Equal(2, _snapshot.Scans);
+
+        // Another loss right away waits for the minimum interval before scanning again.
+        _source.Write(ProcessObservation.Loss(1));
+        await Handled(3);
+        Assert.Equal(2, _snapshot.Scans);
+        _time.Advance(ProcessTracker.MinResyncInterval);
+        await WaitFor(() => Value(_registry, "process.resyncs") == 2);
+        Assert.Equal(3, _snapshot.Scans);
+    }
+
+    [Fact]
+    public async Task StatePeriodSendsAStateReportWithOneSharedId()
+    {
+        Start();
+        await Next();
+        await Next();
+
+        _time.Advance(TimeSpan.FromHours(1));
+        var first = await Next();
+        var second = await Next();
+        Assert.Equal(EventKind.State, first.Kind);
+        Assert.Equal(EventKind.State, second.Kind);
+        Assert.NotNull(first.StateId);
+        Assert.Equal(first.StateId, second.StateId);
+
+        _time.Advance(TimeSpan.FromHours(1));
+        var third = await Next();
+        Assert.NotEqual(first.StateId, third.StateId);
+        Assert.Equal(2, Value(_registry, "process.state_reports"));
+    }
+
+    [Fact]
+    public async Task GraceExpiryRemovesExitedEntriesWithoutNewEvents()
+    {
+        Start();
+        await Next();
+        await Next();
+        _source.Write(Exit(100, 0));
+        await Handled(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(ProcessEvents.Exit, (await Next()).Events);
+        Assert.Equal(2, Value(_registry, "process.tracked"));
+
+        _time.Advance(ProcessSettings.DefaultCacheGraceTime);
+        await WaitFor(() => Value(_registry, "process.tracked") == 1);
+    }
+
+    [Fact]
+    public async Task EndOfTheSourceReportsWhatIsHeldAndCompletesTheOutput()
+    {
+        Start();
+        await Next();
+        await Next();
+        _source.Write(Fork(200, 100, Sample(200, 100, 500, "bash")));
+        _source.Complete();
+
+        var started = await Next();
+        Assert.Equal(ProcessEvents.Fork, started.Events);
+        await _run!.WaitAsync(Wait);
+        Assert.True(_output.Reader.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task CancellationReportsWhatIsHeld()
+    {
+        Start();
+        await Next();
+        await Next();
+        _source.Write(Exec(100, Sample(100, 1, 50, "vim")));
+        await Handled(1);
+        _stop.Cancel();
+        await _run!.WaitAsync(Wait);
+
+        Assert.True(_output.Reader.TryRead(out var report));
+        Assert.Equal(ProcessEvents.Exec, report.Events);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_run is not null)
+        {
+            await _run.WaitAsync(Wait);
+        }
+
+        _tracker.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Start() => _run = Task.Run(() => _tracker.RunAsync(_stop.Token));
+
+    private async Task<ProcessReport> Next()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        return await _output.Reader.ReadAsync(timeout.Token);
+    }
+
+    private Task Handled(long count) => WaitFor(() => _tracker.Handled >= count);
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>An event source whose observations the test writes.</summary>
+    private sealed class ChannelSource : IProcessEventSource
+    {
+        private readonly Channel<ProcessObservation> _channel = Channel.CreateUnbounded<ProcessObservation>();
+
+        public ChannelSource(string backend) => Backend = backend;
+
+        public string Backend { get; }
+
+        public ChannelReader<ProcessObservation> Observations => _channel.Reader;
+
+        public void Start(CancellationToken cancellationToken)
+        {
+        }
+
+        public void Write(ProcessObservation observation) => Assert.True(_channel.Writer.TryWrite(observation));
+
+        public void Complete() => _channel.Writer.Complete();
+
+        public void Dispose() => _channel.Writer.TryComplete();
+    }
+
+    private sealed class ListSnapshot : IProcessSnapshotSource
+    {
+        private int _scans;
+
+        public List<ProcessSample> Processes { get; } = new();
+
+        public int Scans => Volatile.Read(ref _scans);
+
+        public IReadOnlyList<ProcessSample> Scan(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _scans);
+            lock (Processes)
+            {
+                return Processes.ToArray();
+            }
+        }
+    }
+}
