@@ -12,7 +12,7 @@
 #
 # Usage: sudo tests/bench/process-storm.sh            (N=10000)
 #        N=2000 CASES="bench-rt forkstat-r" tests/bench/process-storm.sh
-# Env: N (processes), CASES, WORK (scratch dir), AOT=1 to publish netlink-bench with NativeAOT (default 1),
+# Env: N (processes), CASES, WORK (scratch dir), AOT=1 to publish netlink-bench and shipper with NativeAOT (default 1),
 #      DRAIN (seconds to let a listener catch up after the storm, default 2).
 # Numbers vary with machine load: run on a quiet machine and compare cases within one run.
 set -euo pipefail
@@ -49,7 +49,9 @@ esac
 
 case " $CASES " in
 *" shipper"*)
-    dotnet publish "$ROOT/cmd/Shipper.csproj" -c Release -o "$WORK/shipper" >"$WORK/shipper-build.log" 2>&1 \
+    aot_flags=()
+    if [ "$AOT" = "1" ]; then aot_flags=(-p:PublishAot=true); fi
+    dotnet publish "$ROOT/cmd/Shipper.csproj" -c Release -o "$WORK/shipper" "${aot_flags[@]}" >"$WORK/shipper-build.log" 2>&1 \
         || { echo "process-storm: building shipper failed, see $WORK/shipper-build.log" >&2; exit 1; }
     ;;
 esac

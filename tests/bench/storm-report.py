@@ -118,10 +118,17 @@ def tally_shipper(path, gen, pids, tag):
 
 
 def metric(text, name):
-    for pattern in (r"\b%s[ =:]+(\d+)" % re.escape(name), r'"%s":\s*(\d+)' % re.escape(name.split(".")[-1])):
-        m = re.search(pattern, text)
-        if m:
-            return int(m.group(1))
+    """A metric from netlink-bench's "name value" lines, or from the shipper's shutdown log line
+    "Total metrics: {nested json of the non-zero metrics}" (absent there means 0)."""
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    if m:
+        return int(m.group(1))
+    totals = [line for line in text.splitlines() if "Total metrics: " in line]
+    if totals:
+        node = json.loads(totals[-1].split("Total metrics: ", 1)[1])
+        for part in name.split("."):
+            node = node.get(part, 0) if isinstance(node, dict) else 0
+        return int(node) if isinstance(node, int) else 0
     return None
 
 

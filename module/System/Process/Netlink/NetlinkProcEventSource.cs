@@ -119,14 +119,25 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         _socket = NetlinkSocket.Open();
-        ReceiveBufferBytes = _socket.SetReceiveBuffer(_options.ReceiveBuffer, out var forced);
-        ReceiveBufferForced = forced;
-        _socket.SetReceiveTimeout(ReceiveTimeout);
-        var drops = _socket.ReadDrops();
-        _dropsAvailable = drops.HasValue;
-        _dropsBaseline = drops ?? 0;
-
-        Subscribe();
+        bool forced;
+        try
+        {
+            ReceiveBufferBytes = _socket.SetReceiveBuffer(_options.ReceiveBuffer, out forced);
+            ReceiveBufferForced = forced;
+            _socket.SetReceiveTimeout(ReceiveTimeout);
+            var drops = _socket.ReadDrops();
+            _dropsAvailable = drops.HasValue;
+            _dropsBaseline = drops ?? 0;
+            Subscribe();
+        }
+        catch
+        {
+            // A failed start leaves nothing open, so a caller falling back to procfs need not dispose first.
+            _socket.Dispose();
+            _socket = null;
+            Subscription = ProcConnectorSubscription.None;
+            throw;
+        }
 
         _thread = new Thread(ReadLoop) { IsBackground = true, Name = "netlink-reader" };
         _thread.Start();

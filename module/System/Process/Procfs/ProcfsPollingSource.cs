@@ -30,8 +30,9 @@ public sealed class ProcfsPollingSource : IProcessEventSource
     private readonly object _pollGate = new();
     private Dictionary<int, Known> _previous = new(1024);
     private Dictionary<int, Known> _current = new(1024);
+    private readonly ManualResetEventSlim _tick = new();
     private CancellationTokenSource? _stop;
-    private Task? _loop;
+    private Thread? _loop;
     private long _pendingLoss;
     private bool _listFailureLogged;
     private bool _disposed;
@@ -74,7 +75,8 @@ public sealed class ProcfsPollingSource : IProcessEventSource
         }
 
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _loop = Task.Run(() => PollLoopAsync(_stop.Token));
+        _loop = new Thread(() => PollLoop(_stop.Token)) { IsBackground = true, Name = "procfs-poller" };
+        _loop.Start();
         _logger.Info($"process: polling {_options.ProcRoot} every {_options.Period.TotalMilliseconds:0} ms " +
                      "(procfs backend: no exit codes, short-lived processes between polls are not seen)");
     }
@@ -111,8 +113,7 @@ public sealed class ProcfsPollingSource : IProcessEventSource
 
                 var sample = _reader.Read(pid, out var failures);
                 _enrichment.Count(failures);
-                var started = _clock.StartTimeUnixNanoseconds(now.StartTimeTicks) - _clock.MonotonicOffsetNanoseconds;
-                var fork = new ProcConnectorEvent(ProcEventType.Fork, 0, (ulong)Math.Max(0, started), pid, pid, now.ParentPid, now.ParentPid, 0, 0);
+                var fork = new ProcConnectorEvent(ProcEventType.Fork, 0, ForkTimestamp(now.StartTimeTicks, nowMonotonic), pid, pid, now.ParentPid, now.ParentPid, 0, 0);
                 Enqueue(new ProcessObservation(fork, sample, 0) { Synthetic = true });
             }
 
@@ -130,15 +131,9 @@ public sealed class ProcfsPollingSource : IProcessEventSource
 
         _disposed = true;
         _stop?.Cancel();
-        try
-        {
-            _loop?.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-        }
-
+        _loop?.Join(TimeSpan.FromSeconds(5));
         _stop?.Dispose();
+        _tick.Dispose();
         lock (_pollGate)
         {
             _reader.Dispose();
@@ -147,24 +142,55 @@ public sealed class ProcfsPollingSource : IProcessEventSource
         _queue.Complete();
     }
 
-    private async Task PollLoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls on its own thread, not the thread pool: a starved pool (blocking work elsewhere in the process)
+    /// must not stretch the period, or processes would live and die unseen between late polls.
+    /// </summary>
+    private void PollLoop(CancellationToken cancellationToken)
     {
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(_options.Period, _time, cancellationToken).ConfigureAwait(false);
-                PollOnce();
+                WaitOnePeriod(cancellationToken);
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    PollOnce();
+                }
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
         catch (Exception ex)
         {
             _logger.Error($"process: procfs polling stopped: {ex}");
             _queue.Complete(ex);
         }
+    }
+
+    private void WaitOnePeriod(CancellationToken cancellationToken)
+    {
+        if (ReferenceEquals(_time, TimeProvider.System))
+        {
+            // The system provider's timers call back on the thread pool; an OS-timed wait does not need it.
+            cancellationToken.WaitHandle.WaitOne(_options.Period);
+            return;
+        }
+
+        // An injected clock (tests: FakeTimeProvider) decides when the period has passed.
+        _tick.Reset();
+        using var timer = _time.CreateTimer(static s => ((ManualResetEventSlim)s!).Set(), _tick, _options.Period, Timeout.InfiniteTimeSpan);
+        WaitHandle.WaitAny([_tick.WaitHandle, cancellationToken.WaitHandle]);
+    }
+
+    /// <summary>
+    /// A synthetic fork is stamped with the process's start time, taken at the END of its clock tick (starttime
+    /// counts whole ticks, 10 ms): the true start lies within that tick, and a stamp that could fall before the
+    /// true start could also fall before the tracker's snapshot began, which would make it ignore a process it
+    /// did not see. Never later than the poll itself.
+    /// </summary>
+    private ulong ForkTimestamp(ulong startTimeTicks, ulong nowMonotonic)
+    {
+        var endOfTick = _clock.StartTimeUnixNanoseconds(startTimeTicks + 1) - 1 - _clock.MonotonicOffsetNanoseconds;
+        return Math.Min((ulong)Math.Max(0, endOfTick), nowMonotonic);
     }
 
     /// <summary>Lists processes with their start time; skips kernel threads (pid 2, its children, PF_KTHREAD).</summary>

@@ -139,7 +139,10 @@ public class NetlinkProcEventSourceTests
         var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == child.Pid));
 
         Assert.Equal(4, tids.Count);
-        Assert.DoesNotContain(seen, o => tids.Contains(o.Event.Pid) || tids.Contains(o.Event.Tgid));
+        // No thread event gets through: a thread's creation or exit would carry pid = its tid, tgid = the program.
+        // (Matching on tids alone could hit an unrelated process that reused a tid's number since.)
+        Assert.DoesNotContain(seen, o => o.Event.Pid != o.Event.Tgid);
+        Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.Tgid == child.Pid);
         var fork = Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.Tgid == grandchild);
         Assert.Equal(child.Pid, fork.Event.ParentTgid);
         Assert.Equal(forkingThread, fork.Event.ParentPid);

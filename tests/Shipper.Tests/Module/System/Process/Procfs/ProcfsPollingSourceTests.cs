@@ -42,8 +42,9 @@ public class ProcfsPollingSourceTests
         Assert.Equal(new[] { "/bin/new", "--x" }, fork.Sample!.Args);
         Assert.Equal("new one", fork.Sample.Name);
 
-        // A fork is stamped with the process's own start time (starttime 5000 ticks = boot + 50 s).
-        Assert.Equal(Clock.StartTimeUtc(5000), Clock.EventTimeUtc(fork.Event.TimestampNs));
+        // A fork is stamped with the process's own start time (starttime 5000 ticks = boot + 50 s), at the end of
+        // that 10 ms tick, never later than the poll.
+        Assert.Equal(Clock.StartTimeUnixNanoseconds(5001) - 1, Clock.EventTimeUnixNanoseconds(fork.Event.TimestampNs));
         Assert.False(source.Observations.TryRead(out _));
     }
 
