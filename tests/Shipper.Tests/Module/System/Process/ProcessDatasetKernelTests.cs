@@ -179,12 +179,19 @@ public sealed class ProcessDatasetKernelTests
     {
         await using var run = await DatasetRun.StartAsync("procfs");
         Assert.Equal("procfs", run.Metric("process.backend"));
-        var pid = RunToEnd("/bin/sleep", "/", "0.6");
+        // Awaited, not blocked on: a blocked pool thread on a busy 2-core runner can starve the tracker's
+        // hold timer, and the poll's fork and exit would then fold. The process lives for many hold windows.
+        int pid;
+        using (var sleeper = Spawn("/bin/sleep", "/", "1.5"))
+        {
+            pid = sleeper.Id;
+            await sleeper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
 
         var started = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_started");
         var process = started.GetProperty("process");
         Assert.Equal(new[] { "start" }, Strings(started.GetProperty("event.type")));
-        Assert.Equal(new[] { "/bin/sleep", "0.6" }, Strings(process.GetProperty("args")));
+        Assert.Equal(new[] { "/bin/sleep", "1.5" }, Strings(process.GetProperty("args")));
         Assert.Equal("/usr/bin/sleep", process.GetProperty("executable").GetString());
         Assert.Equal(Environment.ProcessId, process.GetProperty("parent").GetProperty("pid").GetInt32());
         Assert.Equal("root", started.GetProperty("user").GetProperty("name").GetString());
