@@ -9,6 +9,9 @@
 #   bench-rt-full     the same, real-time, reading all of /proc/<pid> at fork too (fork_sample: full)
 #   forkstat-r, forkstat   forkstat -r (SCHED_FIFO) / plain, on the same storm
 #   shipper-rt, shipper    the full shipper (system/process -> console output to a file), realtime on / off
+#   shipper-rt-nohash      the full shipper, realtime, with executable hashing off (process.hash.hash_types: [])
+#                          to compare the CPU cost of hashing with a warm cache; shipper rows also print the
+#                          hash cache hit ratio (process.hash.hits / (hits + misses)) from 'Total metrics'.
 #
 # Usage: sudo tests/bench/process-storm.sh            (N=10000)
 #        N=2000 CASES="bench-rt forkstat-r" tests/bench/process-storm.sh
@@ -18,7 +21,7 @@
 set -euo pipefail
 
 N=${N:-10000}
-CASES=${CASES:-"bench-rt bench forkstat-r forkstat shipper-rt shipper"}
+CASES=${CASES:-"bench-rt bench forkstat-r forkstat shipper-rt shipper shipper-rt-nohash"}
 DRAIN=${DRAIN:-2}
 AOT=${AOT:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -84,6 +87,7 @@ shipper.modules:
   - module: system
     datasets: [process]
     process.netlink.realtime: $2
+    process.hash.hash_types: ${3:-[sha1]}
 output.console:
   enabled: true
 logging.level: info
@@ -126,8 +130,12 @@ for c in $CASES; do
     bench-rt-full) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime true --full-fork-sample true --events "$WORK/$c.events" ;;
     forkstat-r) run_case "$c" forkstat forkstat -l -r -e fork,exec,exit ;;
     forkstat) run_case "$c" forkstat forkstat -l -e fork,exec,exit ;;
-    shipper-rt | shipper)
-        if [ "$c" = shipper-rt ]; then shipper_config "$c" true; else shipper_config "$c" false; fi
+    shipper-rt | shipper | shipper-rt-nohash)
+        case $c in
+        shipper-rt) shipper_config "$c" true ;;
+        shipper-rt-nohash) shipper_config "$c" true "[]" ;;
+        *) shipper_config "$c" false ;;
+        esac
         mkdir -p "$WORK/$c-home"
         run_case "$c" shipper "$WORK/shipper/shipper" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
         ;;

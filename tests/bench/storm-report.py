@@ -143,6 +143,7 @@ def main(work):
             out = os.path.join(work, name + ".out")
             text = open(out, encoding="utf-8", errors="replace").read() if kind == "bench" else ""
             err = open(os.path.join(work, name + ".err"), encoding="utf-8", errors="replace").read()
+            hit_ratio = "n/a"
             if kind == "bench":
                 t = tally_bench(os.path.join(work, name + ".events"), gen, pids, tag)
                 lost = metric(text, "process.lost")
@@ -152,6 +153,8 @@ def main(work):
             else:
                 t = tally_shipper(out, gen, pids, tag)
                 lost = metric(err, "process.lost")
+                hits, misses = metric(err, "process.hash.hits") or 0, metric(err, "process.hash.misses") or 0
+                hit_ratio = "%.2f%%" % (100.0 * hits / (hits + misses)) if hits + misses else "off" 
             storm = open(os.path.join(work, name + ".storm")).read()
             rate = re.search(r"\((\d+)/s\)", storm)
             rows.append({
@@ -164,16 +167,17 @@ def main(work):
                 "full": 100.0 * len(t.full) / n if n else 0.0,
                 "cpu": n_ticks / CLK_TCK / n * 1000 if n else 0.0,
                 "rss": int(hwm_kb) / 1024,
+                "hits": hit_ratio,
             })
 
-    header = "%-12s %8s %18s %22s %6s %10s %12s %9s" % (
-        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "peak RSS")
+    header = "%-18s %8s %18s %22s %6s %10s %12s %12s %10s" % (
+        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "peak RSS", "hash hits")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print("%-12s %8s %18s %22s %6s %9.1f%% %12.3f %6.1f MiB" % (
+        print("%-18s %8s %18s %22s %6s %9.1f%% %12.3f %8.1f MiB %10s" % (
             r["case"], r["rate"], "%d/%d" % (r["captured"], r["expected"]),
-            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["rss"]))
+            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["rss"], r["hits"]))
     print()
     print("full exec: exec events whose command line is exactly '/bin/true storm-<tag>-<i>' and (netlink-bench,")
     print("shipper) executable /usr/bin/true; forkstat does not report the executable, so only its command line counts.")
