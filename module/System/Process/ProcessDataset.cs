@@ -155,7 +155,13 @@ public sealed class ProcessDataset : IDataset
     private NetlinkProcEventSource StartNetlink(CancellationToken cancellationToken)
     {
         var source = new NetlinkProcEventSource(
-            new NetlinkSourceOptions { ReceiveBuffer = (int)Settings.NetlinkReceiveBuffer, Realtime = Settings.NetlinkRealtime },
+            new NetlinkSourceOptions
+            {
+                ReceiveBuffer = (int)Settings.NetlinkReceiveBuffer,
+                Realtime = Settings.NetlinkRealtime,
+                KernelFilter = Settings.NetlinkKernelFilter,
+                FullSampleOnFork = Settings.NetlinkFullForkSample,
+            },
             _context.Metrics,
             _log);
         try

@@ -38,6 +38,12 @@ public sealed class ProcessSettings
     /// <summary><c>process.netlink.realtime</c>: run the netlink reader thread at real-time priority when permitted.</summary>
     public bool NetlinkRealtime { get; init; } = true;
 
+    /// <summary><c>process.netlink.kernel_filter</c>: ask the kernel (6.6+) for only the event types we use.</summary>
+    public bool NetlinkKernelFilter { get; init; } = true;
+
+    /// <summary><c>process.netlink.fork_sample</c>: <c>full</c> reads all of /proc/&lt;pid&gt; at fork, not only stat.</summary>
+    public bool NetlinkFullForkSample { get; init; }
+
     /// <summary><c>process.procfs.period</c>: the poll interval of the procfs backend.</summary>
     public TimeSpan ProcfsPeriod { get; init; } = DefaultProcfsPeriod;
 
@@ -60,6 +66,8 @@ public sealed class ProcessSettings
             CacheGraceTime = moduleEntry.Duration("process.cache_grace_time", DefaultCacheGraceTime, min: TimeSpan.Zero, max: TimeSpan.FromMinutes(10)),
             NetlinkReceiveBuffer = moduleEntry.Size("process.netlink.receive_buffer", DefaultReceiveBuffer, min: 64 * 1024, max: 1L << 30),
             NetlinkRealtime = moduleEntry.Bool("process.netlink.realtime", true),
+            NetlinkKernelFilter = moduleEntry.Bool("process.netlink.kernel_filter", true),
+            NetlinkFullForkSample = moduleEntry.Choice("process.netlink.fork_sample", "stat", "stat", "full") == "full",
             ProcfsPeriod = moduleEntry.Duration("process.procfs.period", DefaultProcfsPeriod, min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromHours(1)),
         };
     }

@@ -78,10 +78,26 @@ public sealed class ProcessFacts
                 StartTimeTicks = sample.StartTimeTicks;
             }
 
+            // A task being reaped still has a stat, but ids that no longer resolve read as 0 (seen in the
+            // process storm at normal priority): never let those zeros erase the parent, group or session known
+            // from the fork event or an earlier read.
+            var known = StatKnown || ParentPid != 0;
             StatKnown = true;
-            ParentPid = sample.ParentPid;
-            ProcessGroupId = sample.ProcessGroupId;
-            SessionId = sample.SessionId;
+            if (sample.ParentPid != 0 || !known)
+            {
+                ParentPid = sample.ParentPid;
+            }
+
+            if (sample.ProcessGroupId != 0 || !known)
+            {
+                ProcessGroupId = sample.ProcessGroupId;
+            }
+
+            if (sample.SessionId != 0 || !known)
+            {
+                SessionId = sample.SessionId;
+            }
+
             TtyNr = sample.TtyNr;
             IsKernelThreadFlagged = sample.IsKernelThread;
         }

@@ -34,6 +34,8 @@ public class ProcessSettingsTests
             ("process.cache_grace_time", "2s"),
             ("process.netlink.receive_buffer", "16 MiB"),
             ("process.netlink.realtime", "false"),
+            ("process.netlink.kernel_filter", "false"),
+            ("process.netlink.fork_sample", "full"),
             ("process.procfs.period", "500ms"));
         var settings = ProcessSettings.Parse(section);
         Assert.Equal(TimeSpan.FromSeconds(10), settings.Period);
@@ -44,6 +46,8 @@ public class ProcessSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(2), settings.CacheGraceTime);
         Assert.Equal(16L * 1024 * 1024, settings.NetlinkReceiveBuffer);
         Assert.False(settings.NetlinkRealtime);
+        Assert.False(settings.NetlinkKernelFilter);
+        Assert.True(settings.NetlinkFullForkSample);
         Assert.Equal(TimeSpan.FromMilliseconds(500), settings.ProcfsPeriod);
         tracker.EnsureAllConsumed(root);
     }

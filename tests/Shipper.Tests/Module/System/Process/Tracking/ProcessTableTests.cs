@@ -50,6 +50,24 @@ public class ProcessTableTests
     }
 
     [Fact]
+    public void AStatReadWhileTheProcessIsReapedDoesNotEraseItsParent()
+    {
+        // Being reaped, a task's stat still has its start time but reads 0 for parent, group and session.
+        _table.Observe(Fork(200, 100, Sample(200, 100, 500, "bash")));
+        var reaped = Sample(200, 0, 500, "true");
+        reaped.ProcessGroupId = 0;
+        reaped.SessionId = 0;
+        _table.Observe(Exec(200, reaped));
+        _table.Observe(Exit(200, 0));
+        Advance(Hold);
+
+        var report = Assert.Single(Take(1));
+        Assert.Equal(100, report.Facts.ParentPid);
+        Assert.Equal("bash", report.Parent?.Name);
+        Assert.NotEqual(0, report.Facts.SessionId);
+    }
+
+    [Fact]
     public void ForkAndExecAloneFoldIntoOneStarted()
     {
         _table.Observe(Fork(200, 100, Sample(200, 100, 500, "bash")));
