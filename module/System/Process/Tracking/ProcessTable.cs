@@ -255,12 +255,14 @@ public sealed class ProcessTable
 
         var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
         facts.Pid = pid;
-        if (!facts.StatKnown)
+        // The fork event names the parent for certain; a stat read while the child is already being reaped
+        // can show parent 0.
+        if (!facts.StatKnown || facts.ParentPid == 0)
         {
             facts.ParentPid = ev.ParentTgid;
         }
 
-        var parent = FindParent(facts.ParentPid != 0 ? facts.ParentPid : ev.ParentTgid, facts);
+        var parent = FindParent(facts.ParentPid, facts);
         if (parent is not null)
         {
             facts.InheritFrom(parent.Facts);

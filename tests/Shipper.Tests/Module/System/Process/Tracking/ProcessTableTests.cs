@@ -68,6 +68,20 @@ public class ProcessTableTests
     }
 
     [Fact]
+    public void TheForkEventNamesTheParentWhenTheForkSampleShowsNone()
+    {
+        var reaped = Sample(200, 0, 500, "");
+        reaped.Name = null;
+        _table.Observe(Fork(200, 100, reaped));
+        _table.Observe(Exit(200, 0));
+        Advance(Hold);
+
+        var report = Assert.Single(Take(1));
+        Assert.Equal(100, report.Facts.ParentPid);
+        Assert.Equal("bash", report.Parent?.Name);
+    }
+
+    [Fact]
     public void ForkAndExecAloneFoldIntoOneStarted()
     {
         _table.Observe(Fork(200, 100, Sample(200, 100, 500, "bash")));
