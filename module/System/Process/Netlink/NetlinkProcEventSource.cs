@@ -49,7 +49,6 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private long _socketDrops;
     private long _sequenceGaps;
     private long _reportedKernelLoss;
-    private long _pendingLoss;
     private int _sinceDropCheck;
     private int _consecutiveErrors;
 
@@ -314,7 +313,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
     private void ReceiveOnce()
     {
-        TryFlushLoss();
+        _queue.TryFlushLoss();
         var n = _socket!.Receive(_receiveBuffer, out var sender, out var errno);
         if (n < 0)
         {
@@ -367,7 +366,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             CheckDrops(overflowReported: false);
         }
 
-        TryFlushLoss();
+        _queue.TryFlushLoss();
     }
 
     private void HandleReceiveError(int errno)
@@ -461,29 +460,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
     private void Enqueue(in ProcessObservation observation)
     {
-        // A pending loss notice goes first so the tracker learns of the gap before later events.
-        if (!TryFlushLoss() || !_queue.TryWrite(observation))
+        if (!_queue.TryWriteOrOweLoss(observation))
         {
-            _pendingLoss++;
             Metrics.Lost.Increment();
             Metrics.QueueFull.Increment();
         }
-    }
-
-    private bool TryFlushLoss()
-    {
-        if (_pendingLoss == 0)
-        {
-            return true;
-        }
-
-        if (_queue.TryWrite(ProcessObservation.Loss(_pendingLoss)))
-        {
-            _pendingLoss = 0;
-            return true;
-        }
-
-        return false;
     }
 
     private void CheckDrops(bool overflowReported)
@@ -520,7 +501,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         {
             _reportedKernelLoss = known;
             Metrics.Lost.Add(delta);
-            _pendingLoss += delta;
+            _queue.OweLoss(delta);
         }
     }
 }

@@ -14,6 +14,7 @@ namespace Shipper.Module.System.Process.Netlink;
 public sealed class ObservationQueue : ChannelReader<ProcessObservation>
 {
     private const int SegmentSize = 1024;
+    private long _owedLoss; // writer side only
 
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _count;
@@ -81,6 +82,42 @@ public sealed class ObservationQueue : ChannelReader<ProcessObservation>
         // does the mirror image in WaitToReadAsync), so a wake-up is never missed.
         Interlocked.Increment(ref _count);
         WakeReader(true);
+        return true;
+    }
+
+    /// <summary>
+    /// Single writer only. Writes <paramref name="item"/> after any loss notice still owed to the reader (so the
+    /// tracker learns of a gap before the events after it); when the queue is full the item is dropped and
+    /// owed as loss. Returns false when the item was dropped.
+    /// </summary>
+    public bool TryWriteOrOweLoss(in ProcessObservation item)
+    {
+        if (TryFlushLoss() && TryWrite(item))
+        {
+            return true;
+        }
+
+        _owedLoss++;
+        return false;
+    }
+
+    /// <summary>Single writer only. Events lost elsewhere (the kernel's drops) to announce with the next write.</summary>
+    public void OweLoss(long count) => _owedLoss += count;
+
+    /// <summary>Single writer only. Writes the owed loss notice, if any; false when the queue is still full.</summary>
+    public bool TryFlushLoss()
+    {
+        if (_owedLoss == 0)
+        {
+            return true;
+        }
+
+        if (!TryWrite(ProcessObservation.Loss(_owedLoss)))
+        {
+            return false;
+        }
+
+        _owedLoss = 0;
         return true;
     }
 

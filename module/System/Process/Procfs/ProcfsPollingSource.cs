@@ -33,7 +33,6 @@ public sealed class ProcfsPollingSource : IProcessEventSource
     private readonly ManualResetEventSlim _tick = new();
     private CancellationTokenSource? _stop;
     private Thread? _loop;
-    private long _pendingLoss;
     private bool _listFailureLogged;
     private bool _disposed;
 
@@ -118,7 +117,7 @@ public sealed class ProcfsPollingSource : IProcessEventSource
             }
 
             (_previous, _current) = (_current, _previous);
-            TryFlushLoss();
+            _queue.TryFlushLoss();
         }
     }
 
@@ -228,27 +227,10 @@ public sealed class ProcfsPollingSource : IProcessEventSource
 
     private void Enqueue(in ProcessObservation observation)
     {
-        if (!TryFlushLoss() || !_queue.TryWrite(observation))
+        if (!_queue.TryWriteOrOweLoss(observation))
         {
-            _pendingLoss++;
             _lost.Increment();
         }
-    }
-
-    private bool TryFlushLoss()
-    {
-        if (_pendingLoss == 0)
-        {
-            return true;
-        }
-
-        if (_queue.TryWrite(ProcessObservation.Loss(_pendingLoss)))
-        {
-            _pendingLoss = 0;
-            return true;
-        }
-
-        return false;
     }
 
     private readonly record struct Known(ulong StartTimeTicks, int ParentPid);
