@@ -14,16 +14,6 @@ public class PipelineTests
     private static long Metric(MetricsRegistry metrics, string name) =>
         metrics.Snapshot().Single(m => m.Name == name).Number;
 
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
-            await Task.Delay(5);
-        }
-    }
-
     [Fact]
     public async Task EveryEventIsAcknowledgedExactlyOnce()
     {
@@ -84,7 +74,7 @@ public class PipelineTests
 
         // The queue holds 8 and the stalled output at most one batch of 4 (none yet, or 1 to 4, depending on
         // when the worker took it): the producer must be blocked on the next event, not dropping.
-        await Eventually(() => Metric(metrics, "pipeline.queue.blocked") > 0);
+        await Eventually.True(() => Metric(metrics, "pipeline.queue.blocked") > 0, Patience);
         Assert.False(producer.IsCompleted);
         Assert.Equal(0, Metric(metrics, "pipeline.events.dropped"));
         Assert.InRange(Metric(metrics, "pipeline.events.total"), 8 + 1, 8 + 4 + 1);
@@ -145,7 +135,7 @@ public class PipelineTests
         }
 
         pipeline.Start();
-        await Eventually(() => output.BatchSizes.Count >= 2);
+        await Eventually.True(() => output.BatchSizes.Count >= 2, Patience);
         Assert.Equal(new[] { 5, 5 }, output.BatchSizes.Take(2));
 
         // The remaining 2 are below min_events: they leave once the queue has been idle for the idle gap,
@@ -153,7 +143,7 @@ public class PipelineTests
         await Task.Delay(50);
         Assert.Equal(2, output.BatchSizes.Count);
         time.Advance(Pipeline.IdleGap);
-        await Eventually(() => output.BatchSizes.Count == 3);
+        await Eventually.True(() => output.BatchSizes.Count == 3, Patience);
         Assert.Equal(2, output.BatchSizes[2]);
         await pipeline.DrainAsync(Patience);
     }
@@ -165,7 +155,7 @@ public class PipelineTests
         var pipeline = new Pipeline(new QueueSettings(100, 50, TimeSpan.Zero), output, 50, 1, new MetricsRegistry(), Logger.Null, new FakeTimeProvider());
         pipeline.Start();
         await pipeline.PublishAsync(TestEvents.Create(1), CancellationToken.None);
-        await Eventually(() => output.Delivered.Count == 1);
+        await Eventually.True(() => output.Delivered.Count == 1, Patience);
         await pipeline.DrainAsync(Patience);
     }
 }

@@ -8,6 +8,7 @@ using Shipper.Module.System.Process.Enrichment;
 using Shipper.Module.System.Process.Tracking;
 using Shipper.Module.System.Process.Users;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
+using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Module.System.Process.Enrichment;
 
@@ -38,7 +39,7 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
         Write(1, "/usr/bin/a");
         Write(2, "/usr/bin/b");
         Write(3, "relative-not-hashed");
-        await WaitFor(() => _hashes.Requests.Count == 2);
+        await Eventually.True(() => _hashes.Requests.Count == 2, Wait);
 
         // b's hash is ready before a's: nothing is published out of order.
         _hashes.Complete("/usr/bin/b", "bbbb");
@@ -46,7 +47,7 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
         Assert.Empty(_reporter.Events);
 
         _hashes.Complete("/usr/bin/a", "aaaa");
-        await WaitFor(() => _reporter.Events.Count == 3);
+        await Eventually.True(() => _reporter.Events.Count == 3, Wait);
         var documents = _reporter.Documents();
         Assert.Equal(new[] { 1, 2, 3 }, documents.Select(d => d.Pid));
         Assert.Equal("aaaa", Assert.Single(documents[0].Hashes!).Hex);
@@ -59,12 +60,12 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
     public async Task ADocumentWaitsAtMostMaxWaitThenGoesWithoutItsHash()
     {
         Write(1, "/usr/bin/slow");
-        await WaitFor(() => _hashes.Requests.Count == 1);
+        await Eventually.True(() => _hashes.Requests.Count == 1, Wait);
         await Task.Delay(50);
         Assert.Empty(_reporter.Events);
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        await WaitFor(() => _reporter.Events.Count == 1);
+        await Eventually.True(() => _reporter.Events.Count == 1, Wait);
         var document = Assert.Single(_reporter.Documents());
         Assert.Null(document.Hashes);
         Assert.Equal("hash of /usr/bin/slow not ready within 1000 ms", document.ErrorMessage);
@@ -74,9 +75,9 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
         // The late result is dropped, and the next document is not held up by the stale request.
         _hashes.Complete("/usr/bin/slow", "late");
         Write(2, "/usr/bin/fast");
-        await WaitFor(() => _hashes.Requests.Count == 2);
+        await Eventually.True(() => _hashes.Requests.Count == 2, Wait);
         _hashes.Complete("/usr/bin/fast", "ffff");
-        await WaitFor(() => _reporter.Events.Count == 2);
+        await Eventually.True(() => _reporter.Events.Count == 2, Wait);
         Assert.Null(_reporter.Documents()[0].Hashes);
     }
 
@@ -84,9 +85,9 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
     public async Task HashErrorsGoIntoErrorMessage()
     {
         Write(1, "/usr/bin/big");
-        await WaitFor(() => _hashes.Requests.Count == 1);
+        await Eventually.True(() => _hashes.Requests.Count == 1, Wait);
         _hashes.Fail("/usr/bin/big", "file is larger than max_file_size (104857600 bytes)");
-        await WaitFor(() => _reporter.Events.Count == 1);
+        await Eventually.True(() => _reporter.Events.Count == 1, Wait);
         var document = Assert.Single(_reporter.Documents());
         Assert.Equal("ERROR for PID 1: file is larger than max_file_size (104857600 bytes)", document.Message);
         Assert.Equal(1, Value(_registry, "process.enrichment.failures.hash_error"));
@@ -123,29 +124,6 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
             Timestamp = DateTime.UtcNow,
             Facts = ProcessFacts.FromSample(Sample(pid, 1, 10, "x", exe: exe)),
         }));
-
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
-            await Task.Delay(5);
-        }
-    }
-
-    private sealed class CollectingReporter : IEventReporter
-    {
-        public ConcurrentQueue<Event> Events { get; } = new();
-
-        public List<ProcessDocument> Documents() => Events.Select(e => (ProcessDocument)e.Body).ToList();
-
-        public ValueTask PublishAsync(Event evt, CancellationToken cancellationToken)
-        {
-            Events.Enqueue(evt);
-            return ValueTask.CompletedTask;
-        }
-    }
 
     /// <summary>A hash source whose answers the test gives, per path.</summary>
     private sealed class ManualHashes : IExecutableHashSource

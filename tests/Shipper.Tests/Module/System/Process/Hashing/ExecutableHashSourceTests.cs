@@ -10,6 +10,7 @@ using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Tracking;
 using Shipper.Module.System.Process.Users;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
+using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Module.System.Process.Hashing;
 
@@ -33,7 +34,7 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
 
         Write(10, binary);
         Write(11, binary);
-        await WaitFor(() => _reporter.Events.Count == 2);
+        await Eventually.True(() => _reporter.Events.Count == 2, Wait);
 
         var documents = _reporter.Documents();
         foreach (var document in documents)
@@ -89,7 +90,7 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
         var slow = _fixture.Write("slow", 4 * 1024 * 1024, seed: 3);
         var hasher = Start(new HashSettings([HashType.Sha1], maxFileSize: 4 * MiB, scanRatePerSec: MiB, maxWait: TimeSpan.FromSeconds(1)));
         Write(1, first);
-        await WaitFor(() => _reporter.Events.Count == 1);
+        await Eventually.True(() => _reporter.Events.Count == 1, Wait);
 
         Write(2, slow);
         await _fixture.AdvanceUntil(() => _reporter.Events.Count == 2, TimeSpan.FromMilliseconds(100));
@@ -100,7 +101,7 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
 
         await _fixture.AdvanceUntil(() => hasher.CachedCount == 2, TimeSpan.FromMilliseconds(100));
         Write(3, slow);
-        await WaitFor(() => _reporter.Events.Count == 3);
+        await Eventually.True(() => _reporter.Events.Count == 3, Wait);
         Assert.Equal(ExternalTool.Digest("sha1sum", slow), Assert.Single(_reporter.Documents()[2].Hashes!).Hex);
         Assert.Equal(1, _fixture.Counter("process.hash.timeouts"));
     }
@@ -159,28 +160,5 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
         }
 
         return global::System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
-            await Task.Delay(5);
-        }
-    }
-
-    private sealed class CollectingReporter : IEventReporter
-    {
-        public ConcurrentQueue<Event> Events { get; } = new();
-
-        public List<ProcessDocument> Documents() => Events.Select(e => (ProcessDocument)e.Body).ToList();
-
-        public ValueTask PublishAsync(Event evt, CancellationToken cancellationToken)
-        {
-            Events.Enqueue(evt);
-            return ValueTask.CompletedTask;
-        }
     }
 }

@@ -5,6 +5,7 @@ using Shipper.Module.Registry;
 using Shipper.Module.System.Process;
 using Shipper.Module.System.Process.Tracking;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
+using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Module.System.Process.Tracking;
 
@@ -99,7 +100,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         await Handled(3);
         Assert.Equal(2, _snapshot.Scans);
         _time.Advance(ProcessTracker.MinResyncInterval);
-        await WaitFor(() => Value(_registry, "process.resyncs") == 2);
+        await Eventually.True(() => Value(_registry, "process.resyncs") == 2, Wait);
         Assert.Equal(3, _snapshot.Scans);
     }
 
@@ -137,7 +138,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         Assert.Equal(2, Value(_registry, "process.tracked"));
 
         _time.Advance(ProcessSettings.DefaultCacheGraceTime);
-        await WaitFor(() => Value(_registry, "process.tracked") == 1);
+        await Eventually.True(() => Value(_registry, "process.tracked") == 1, Wait);
     }
 
     [Fact]
@@ -190,17 +191,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         return await _output.Reader.ReadAsync(timeout.Token);
     }
 
-    private Task Handled(long count) => WaitFor(() => _tracker.Handled >= count);
-
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
-            await Task.Delay(5);
-        }
-    }
+    private Task Handled(long count) => Eventually.True(() => _tracker.Handled >= count, Wait);
 
     /// <summary>An event source whose observations the test writes.</summary>
     private sealed class ChannelSource : IProcessEventSource
