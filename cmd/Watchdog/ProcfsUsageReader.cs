@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Microsoft.Win32.SafeHandles;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Watchdog;
 
@@ -50,63 +51,16 @@ public sealed class ProcfsUsageReader
     public static TimeSpan TicksToTime(long clockTicks) =>
         TimeSpan.FromTicks(clockTicks * TimeSpan.TicksPerSecond / LibC.ClockTicksPerSecond);
 
-    /// <summary>
-    /// utime + stime (fields 14 and 15) of a stat line. The command name (field 2) may hold spaces and
-    /// parentheses, so fields are counted from the last ')'.
-    /// </summary>
+    /// <summary>utime + stime (fields 14 and 15) of a stat line, parsed by the same parser the process dataset uses.</summary>
     public static bool TryParseStatCpuTicks(ReadOnlySpan<byte> stat, out long ticks)
     {
-        ticks = 0;
-        var close = stat.LastIndexOf((byte)')');
-        if (close < 0)
+        if (!ProcStatParser.TryParse(stat, out var parsed))
         {
+            ticks = 0;
             return false;
         }
 
-        var rest = stat[(close + 1)..];
-        long utime = 0;
-        long stime = 0;
-        var field = 2; // the last ')' ends field 2
-        var found = 0;
-        while (!rest.IsEmpty && found < 2)
-        {
-            rest = rest.TrimStart((byte)' ');
-            var end = rest.IndexOfAny((byte)' ', (byte)'\n');
-            var token = end < 0 ? rest : rest[..end];
-            if (token.IsEmpty)
-            {
-                break;
-            }
-
-            field++;
-            if (field == 14 || field == 15)
-            {
-                if (!Utf8Parser.TryParse(token, out long value, out var consumed) || consumed != token.Length || value < 0)
-                {
-                    return false;
-                }
-
-                if (field == 14)
-                {
-                    utime = value;
-                }
-                else
-                {
-                    stime = value;
-                }
-
-                found++;
-            }
-
-            rest = end < 0 ? ReadOnlySpan<byte>.Empty : rest[(end + 1)..];
-        }
-
-        if (found != 2)
-        {
-            return false;
-        }
-
-        ticks = utime + stime;
+        ticks = (long)(parsed.UserTicks + parsed.SystemTicks);
         return true;
     }
 
