@@ -116,7 +116,7 @@ public class ElasticsearchCommandsTests
             }
         }
 
-        kill(shipper.Id, 15);
+        TestEnvironment.Signal(shipper.Id, 15);
         await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         var log = await stderr;
         Assert.True(found is not null, "the marker process never reached Elasticsearch; log:\n" + log);
@@ -126,7 +126,4 @@ public class ElasticsearchCommandsTests
         Assert.Equal(0, shipper.ExitCode);
         Assert.DoesNotContain("s3cret", log);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern int kill(int pid, int signal);
 }

@@ -69,7 +69,7 @@ public class RunCommandTests
 
         Assert.Contains(documents, d => d.RootElement.GetProperty("event").GetProperty("action").GetString() == "existing_process");
 
-        Signal(shipper.Id, 15);
+        TestEnvironment.Signal(shipper.Id, 15);
         var rest = await shipper.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
         await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(0, shipper.ExitCode);
@@ -99,7 +99,4 @@ public class RunCommandTests
         Assert.Contains(":5:", stderr);
         Assert.DoesNotContain(" at Shipper.", stderr);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Signal(int pid, int signal);
 }

@@ -9,9 +9,9 @@ public class ProcStatusParserTests
     public void ParsesOurOwnStatus()
     {
         Assert.True(ProcStatusParser.TryParse(File.ReadAllBytes("/proc/self/status"), out var status));
-        Assert.Equal(GetEuid(), status.EffectiveUid);
+        Assert.Equal(Shipper.Tests.Support.TestEnvironment.GetEuid(), status.EffectiveUid);
         Assert.True(status.HasCapabilities);
-        if (GetEuid() == 0)
+        if (Shipper.Tests.Support.TestEnvironment.GetEuid() == 0)
         {
             Assert.NotEqual(0ul, status.CapEffective);
         }
@@ -58,7 +58,4 @@ public class ProcStatusParserTests
         Assert.True(ProcStatusParser.TryParse(Encoding.ASCII.GetBytes(text), out var s));
         Assert.False(s.HasCapabilities);
     }
-
-    [global::System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint GetEuid();
 }
