@@ -53,8 +53,13 @@ public sealed class ProcessDataset : IDataset
 
     public string GroupPath { get; init; } = "/etc/group";
 
-    /// <summary>How long the tracker lets events and deadlines gather before a pass (see <see cref="ProcessTracker.Coalescing"/>).</summary>
-    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(20);
+    /// <summary>
+    /// How long the tracker lets events and deadlines gather before a pass (see <see cref="ProcessTracker.Coalescing"/>).
+    /// At 20 ms the stages behind the reader (tracker, mapping, publisher) still cost 0.049 CPU s per 1,000
+    /// processes in the storm benchmark, mostly thread wake-ups; at 100 ms, 0.025. Next to the 1 s hold a
+    /// document is at most 0.1 s later.
+    /// </summary>
+    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Test hook: called with the event source once it is started.</summary>
     internal Action<IProcessEventSource>? SourceStarted { get; init; }
