@@ -23,11 +23,22 @@ public sealed unsafe class ProcReader : IDisposable
     private readonly byte[] _path;
     private readonly int _maxCmdlineBytes;
     private byte[] _buffer;
+    private readonly bool _useProcessCalls;
     private bool _disposed;
+
+    // Faster paths this kernel or policy may refuse; each is switched off for good at its first refusal.
+    private bool _copyArguments = true;
+    private bool _pidfdInfo = true;
+    private bool _pidfdMountNamespace = true;
 
     /// <param name="procRoot">Normally <c>/proc</c>; tests point it at a fake tree.</param>
     /// <param name="maxCmdlineBytes">Longer command lines are cut here and flagged in the errors.</param>
-    public ProcReader(string procRoot = "/proc", int maxCmdlineBytes = DefaultMaxCmdlineBytes)
+    /// <param name="processCalls">
+    /// Whether to use process_vm_readv, pidfd and capget instead of the <c>cmdline</c>, <c>status</c> and
+    /// <c>ns/mnt</c> files. Only ever on for the real <c>/proc</c> (those calls look at real processes, not a
+    /// fake tree); tests turn it off to compare both ways.
+    /// </param>
+    public ProcReader(string procRoot = "/proc", int maxCmdlineBytes = DefaultMaxCmdlineBytes, bool processCalls = true)
     {
         ProcRoot = procRoot.TrimEnd('/');
         _pathPrefix = Encoding.UTF8.GetBytes(ProcRoot + "/");
@@ -35,47 +46,56 @@ public sealed unsafe class ProcReader : IDisposable
         _pathPrefix.CopyTo(_path, 0);
         _maxCmdlineBytes = maxCmdlineBytes;
         _buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
+        _useProcessCalls = processCalls && ProcRoot == "/proc";
     }
 
     public string ProcRoot { get; }
 
+    /// <summary>Whether command lines are still copied from process memory (false: read from <c>cmdline</c>).</summary>
+    public bool CopiesArguments => _useProcessCalls && _copyArguments;
+
+    /// <summary>Whether ids and capabilities still come from a pidfd and capget (false: from <c>status</c>).</summary>
+    public bool ReadsIdentityFromPidfd => _useProcessCalls && _pidfdInfo;
+
+    /// <summary>Whether the mount namespace still comes from a pidfd (false: from <c>ns/mnt</c>).</summary>
+    public bool ReadsNamespaceFromPidfd => ReadsIdentityFromPidfd && _pidfdMountNamespace;
+
     public ProcessSample Read(int pid) => Read(pid, out _);
 
     /// <summary>
-    /// Reads, in this order because short-lived processes lose them in this order: <c>cmdline</c>, <c>exe</c>,
-    /// <c>stat</c>, <c>status</c>, <c>cwd</c>, <c>ns/mnt</c>. All are read relative to one open directory handle
-    /// of <c>/proc/&lt;pid&gt;</c>, so if the pid is reused mid-read we get "process exited", never a mix of two
-    /// processes.
+    /// Reads, in this order: <c>stat</c> (it says where the argument strings are), the command line, <c>exe</c>,
+    /// <c>cwd</c> (the command line, executable and working directory vanish when the process exits; stat and
+    /// the ids stay until it is reaped), then ids, capabilities and mount namespace.
+    /// On the real /proc the command line is copied straight from the process's memory and the ids,
+    /// capabilities and namespace come from a pidfd and capget: the same values as <c>cmdline</c>,
+    /// <c>status</c> and <c>ns/mnt</c>, at about half the kernel time (no file to create and format per
+    /// process). Each falls back to the file when the kernel or a security policy refuses it.
+    /// Each part is opened by its full path rather than under one directory handle (one open and one close
+    /// fewer); a reused pid cannot mix two processes into one sample, because the kernel hands pids out in
+    /// turn up to pid_max and cannot come round to this one within the microseconds of a read.
     /// </summary>
     public ProcessSample Read(int pid, out ProcReadFailures failures)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         failures = ProcReadFailures.None;
         var sample = new ProcessSample { Pid = pid };
-        int dirFd;
-        fixed (byte* path = _path)
-        {
-            SetPidPath(pid, ReadOnlySpan<byte>.Empty);
-            dirFd = ProcfsSyscalls.Open(path, ProcfsSyscalls.O_RDONLY | ProcfsSyscalls.O_CLOEXEC);
-        }
-
-        if (dirFd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            sample.AddError($"cannot read {ProcRoot}/{pid}: {Describe(errno)}");
-            failures = ProcReadFailures.AllKinds | (IsGone(errno) ? ProcReadFailures.Exited : 0);
-            return sample;
-        }
-
         try
         {
             var gone = 0; // errno once the process is known to be gone: later parts are not even tried
-            ReadCmdline(dirFd, sample, ref failures, ref gone);
-            ReadExe(dirFd, sample, ref failures, ref gone);
-            ReadStat(dirFd, sample, ref failures, ref gone);
-            ReadStatus(dirFd, sample, ref failures, ref gone);
-            ReadCwd(dirFd, sample, ref failures, ref gone);
-            ReadMountNamespace(dirFd, sample, ref failures, ref gone);
+            if (!ReadStat(sample, ref failures, ref gone, out var argStart, out var argEnd))
+            {
+                return sample;
+            }
+
+            ReadCmdline(sample, argStart, argEnd, ref failures, ref gone);
+            ReadExe(sample, ref failures, ref gone);
+            ReadCwd(sample, ref failures, ref gone);
+            if (!_useProcessCalls || !ReadIdentityFromPidfd(sample, ref failures, ref gone))
+            {
+                ReadStatus(sample, ref failures, ref gone);
+                ReadMountNamespace(sample, ref failures, ref gone);
+            }
+
             if (gone != 0 || sample.Args is { Length: 0 })
             {
                 failures |= ProcReadFailures.Exited;
@@ -83,7 +103,6 @@ public sealed unsafe class ProcReader : IDisposable
         }
         finally
         {
-            ProcfsSyscalls.Close(dirFd);
             ShrinkBuffer();
         }
 
@@ -175,9 +194,49 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    private void ReadCmdline(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    /// <summary>
+    /// False when the process is gone altogether (then the sample holds one error saying so). The arg area is
+    /// (0, 0) when stat could not be read or parsed, or the kernel did not show it.
+    /// </summary>
+    private bool ReadStat(ProcessSample sample, ref ProcReadFailures failures, ref int gone, out ulong argStart, out ulong argEnd)
     {
-        var length = ReadFileAt(dirFd, "cmdline\0"u8, _maxCmdlineBytes, out var errno);
+        argStart = argEnd = 0;
+        var length = ReadFile(sample.Pid, "stat"u8, SmallBuffer, out var errno);
+        if (length < 0)
+        {
+            if (IsGone(errno))
+            {
+                sample.AddError($"cannot read {ProcRoot}/{sample.Pid}: {Describe(errno)}");
+                failures = ProcReadFailures.AllKinds | ProcReadFailures.Exited;
+                return false;
+            }
+
+            Fail(sample, ref failures, ref gone, ProcReadFailures.Stat, "stat", errno);
+            return true;
+        }
+
+        var content = _buffer.AsSpan(0, length);
+        if (!ProcStatParser.TryParse(content, out var stat))
+        {
+            failures |= ProcReadFailures.Stat;
+            sample.AddError($"cannot parse {ProcRoot}/{sample.Pid}/stat: unexpected format");
+            return true;
+        }
+
+        ApplyStat(sample, content, stat);
+        ProcStatParser.TryParseArgArea(content, out argStart, out argEnd);
+        return true;
+    }
+
+    private void ReadCmdline(ProcessSample sample, ulong argStart, ulong argEnd, ref ProcReadFailures failures, ref int gone)
+    {
+        if (gone == 0 && TryCopyArguments(sample, argStart, argEnd))
+        {
+            return;
+        }
+
+        var errno = gone;
+        var length = gone != 0 ? -1 : ReadFile(sample.Pid, "cmdline"u8, _maxCmdlineBytes, out errno);
         if (length < 0)
         {
             Fail(sample, ref failures, ref gone, ProcReadFailures.Cmdline, "cmdline", errno);
@@ -191,9 +250,57 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    private void ReadExe(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    /// <summary>
+    /// Copies the argument strings out of the process with process_vm_readv: what reading <c>cmdline</c> returns
+    /// when the area still ends in NUL (the kernel's own test for "argv not rewritten by setproctitle"), one
+    /// system call instead of three and no /proc entry to create. False (read the file instead) for zombies and
+    /// kernel threads (no area), areas larger than the buffer, rewritten areas, and any refusal.
+    /// </summary>
+    private bool TryCopyArguments(ProcessSample sample, ulong argStart, ulong argEnd)
     {
-        if (TryReadLinkAt(dirFd, "exe\0"u8, ref gone, out var length, out var errno))
+        if (!_useProcessCalls || !_copyArguments || argEnd <= argStart)
+        {
+            return false;
+        }
+
+        var size = argEnd - argStart;
+        if (size > (ulong)Math.Min(_buffer.Length, _maxCmdlineBytes))
+        {
+            return false;
+        }
+
+        nint copied;
+        fixed (byte* buffer = _buffer)
+        {
+            var local = new ProcfsSyscalls.IoVec { Base = buffer, Length = (nint)size };
+            var remote = new ProcfsSyscalls.IoVec { Base = (void*)argStart, Length = (nint)size };
+            copied = ProcfsSyscalls.ProcessVmReadv(sample.Pid, &local, 1, &remote, 1, 0);
+        }
+
+        if (copied < 0)
+        {
+            if (Marshal.GetLastPInvokeError() is ProcfsSyscalls.EPERM or ProcfsSyscalls.EACCES or ProcfsSyscalls.ENOSYS)
+            {
+                // A security policy (Yama ptrace_scope 3, an LSM, a seccomp filter) says no: it will keep saying
+                // no, so stop asking and read the file from now on.
+                _copyArguments = false;
+            }
+
+            return false;
+        }
+
+        if ((ulong)copied != size || _buffer[(int)size - 1] != 0)
+        {
+            return false;
+        }
+
+        sample.Args = CmdlineDecoder.Decode(_buffer.AsSpan(0, (int)size));
+        return true;
+    }
+
+    private void ReadExe(ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    {
+        if (TryReadLink(sample.Pid, "exe"u8, ref gone, out var length, out var errno))
         {
             sample.Executable = Encoding.UTF8.GetString(_buffer.AsSpan(0, length));
         }
@@ -201,27 +308,6 @@ public sealed unsafe class ProcReader : IDisposable
         {
             Fail(sample, ref failures, ref gone, ProcReadFailures.Exe, "exe", ZombieAware(sample, errno));
         }
-    }
-
-    private void ReadStat(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
-    {
-        var errno = gone;
-        var length = gone != 0 ? -1 : ReadFileAt(dirFd, "stat\0"u8, SmallBuffer, out errno);
-        if (length < 0)
-        {
-            Fail(sample, ref failures, ref gone, ProcReadFailures.Stat, "stat", errno);
-            return;
-        }
-
-        var content = _buffer.AsSpan(0, length);
-        if (!ProcStatParser.TryParse(content, out var stat))
-        {
-            failures |= ProcReadFailures.Stat;
-            sample.AddError($"cannot parse {ProcRoot}/{sample.Pid}/stat: unexpected format");
-            return;
-        }
-
-        ApplyStat(sample, content, stat);
     }
 
     private static void ApplyStat(ProcessSample sample, ReadOnlySpan<byte> content, in ProcStat stat)
@@ -236,10 +322,10 @@ public sealed unsafe class ProcReader : IDisposable
         sample.StartTimeTicks = stat.StartTimeTicks;
     }
 
-    private void ReadStatus(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    private void ReadStatus(ProcessSample sample, ref ProcReadFailures failures, ref int gone)
     {
         var errno = gone;
-        var length = gone != 0 ? -1 : ReadFileAt(dirFd, "status\0"u8, SmallBuffer, out errno);
+        var length = gone != 0 ? -1 : ReadFile(sample.Pid, "status"u8, SmallBuffer, out errno);
         if (length < 0)
         {
             Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
@@ -259,9 +345,142 @@ public sealed unsafe class ProcReader : IDisposable
         sample.CapPermitted = status.CapPermitted;
     }
 
-    private void ReadCwd(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    /// <summary>
+    /// Ids (real, effective, saved, filesystem) from PIDFD_GET_INFO (Linux 6.13), capabilities from capget, and
+    /// the mount namespace from PIDFD_GET_MNT_NAMESPACE (Linux 6.11): the values <c>status</c> and <c>ns/mnt</c>
+    /// show, read from the same credentials. False when this kernel lacks the calls (the caller reads the files;
+    /// the reader stops trying). A namespace call this kernel lacks falls back to <c>ns/mnt</c> on its own.
+    /// </summary>
+    private bool ReadIdentityFromPidfd(ProcessSample sample, ref ProcReadFailures failures, ref int gone)
     {
-        if (TryReadLinkAt(dirFd, "cwd\0"u8, ref gone, out var length, out var errno))
+        if (!_pidfdInfo)
+        {
+            return false;
+        }
+
+        if (gone != 0)
+        {
+            Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", gone);
+            Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", gone);
+            return true;
+        }
+
+        int pidfd;
+        try
+        {
+            pidfd = ProcfsSyscalls.PidfdOpen(sample.Pid, 0);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            _pidfdInfo = false; // a C library older than glibc 2.36
+            return false;
+        }
+
+        if (pidfd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (!IsGone(errno))
+            {
+                _pidfdInfo = false;
+                return false;
+            }
+
+            Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
+            Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
+            return true;
+        }
+
+        try
+        {
+            var info = new ProcfsSyscalls.PidfdInfo { Mask = ProcfsSyscalls.PIDFD_INFO_CREDS };
+            if (ProcfsSyscalls.Ioctl(pidfd, ProcfsSyscalls.PIDFD_GET_INFO, &info) != 0 || (info.Mask & ProcfsSyscalls.PIDFD_INFO_CREDS) == 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (!IsGone(errno))
+                {
+                    _pidfdInfo = false; // before Linux 6.13: ENOTTY or EINVAL
+                    return false;
+                }
+
+                Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
+                Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
+                return true;
+            }
+
+            var header = new ProcfsSyscalls.CapHeader { Version = ProcfsSyscalls.CapabilityVersion3, Pid = sample.Pid };
+            var caps = stackalloc ProcfsSyscalls.CapData[2];
+            if (ProcfsSyscalls.CapGet(&header, caps) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (!IsGone(errno))
+                {
+                    _pidfdInfo = false;
+                    return false;
+                }
+
+                Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
+                Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
+                return true;
+            }
+
+            sample.Uids = [info.RealUid, info.EffectiveUid, info.SavedUid, info.FsUid];
+            sample.Gids = [info.RealGid, info.EffectiveGid, info.SavedGid, info.FsGid];
+            sample.CapEffective = caps[0].Effective | ((ulong)caps[1].Effective << 32);
+            sample.CapPermitted = caps[0].Permitted | ((ulong)caps[1].Permitted << 32);
+            ReadMountNamespaceFromPidfd(pidfd, sample, ref failures, ref gone);
+            return true;
+        }
+        finally
+        {
+            ProcfsSyscalls.Close(pidfd);
+        }
+    }
+
+    private void ReadMountNamespaceFromPidfd(int pidfd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    {
+        if (!_pidfdMountNamespace)
+        {
+            ReadMountNamespace(sample, ref failures, ref gone);
+            return;
+        }
+
+        var nsfd = ProcfsSyscalls.Ioctl(pidfd, ProcfsSyscalls.PIDFD_GET_MNT_NAMESPACE, null);
+        if (nsfd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is ProcfsSyscalls.ENOTTY or ProcfsSyscalls.EINVAL)
+            {
+                _pidfdMountNamespace = false; // before Linux 6.11
+                ReadMountNamespace(sample, ref failures, ref gone);
+                return;
+            }
+
+            // A zombie has no namespaces any more: the kernel answers ESRCH.
+            failures |= ProcReadFailures.Namespace;
+            sample.AddError($"cannot read {ProcRoot}/{sample.Pid}/ns/mnt: {Describe(ZombieAware(sample, IsGone(errno) ? ProcfsSyscalls.ENOENT : errno))}");
+            return;
+        }
+
+        var statx = stackalloc byte[ProcfsSyscalls.StatxSize];
+        var empty = stackalloc byte[1];
+        empty[0] = 0;
+        if (ProcfsSyscalls.Statx(nsfd, empty, ProcfsSyscalls.AT_EMPTY_PATH, ProcfsSyscalls.STATX_INO, statx) == 0)
+        {
+            // The namespace file's inode number is the number ns/mnt shows in "mnt:[...]".
+            sample.MountNamespace = *(ulong*)(statx + ProcfsSyscalls.StatxInoOffset);
+        }
+        else
+        {
+            failures |= ProcReadFailures.Namespace;
+            sample.AddError($"cannot read {ProcRoot}/{sample.Pid}/ns/mnt: {Describe(Marshal.GetLastPInvokeError())}");
+        }
+
+        ProcfsSyscalls.Close(nsfd);
+    }
+
+    private void ReadCwd(ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    {
+        if (TryReadLink(sample.Pid, "cwd"u8, ref gone, out var length, out var errno))
         {
             sample.WorkingDirectory = Encoding.UTF8.GetString(_buffer.AsSpan(0, length));
         }
@@ -271,10 +490,10 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    private void ReadMountNamespace(int dirFd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
+    private void ReadMountNamespace(ProcessSample sample, ref ProcReadFailures failures, ref int gone)
     {
         // The link reads "mnt:[4026531841]"; the number is the namespace inode.
-        if (TryReadLinkAt(dirFd, "ns/mnt\0"u8, ref gone, out var length, out var errno))
+        if (TryReadLink(sample.Pid, "ns/mnt"u8, ref gone, out var length, out var errno))
         {
             var text = _buffer.AsSpan(0, length);
             var open = text.IndexOf((byte)'[');
@@ -310,7 +529,7 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
-    private bool TryReadLinkAt(int dirFd, ReadOnlySpan<byte> name, ref int gone, out int length, out int errno)
+    private bool TryReadLink(int pid, ReadOnlySpan<byte> name, ref int gone, out int length, out int errno)
     {
         length = 0;
         if (gone != 0)
@@ -320,10 +539,11 @@ public sealed unsafe class ProcReader : IDisposable
         }
 
         nint n;
-        fixed (byte* namePtr = name)
+        fixed (byte* path = _path)
         fixed (byte* buffer = _buffer)
         {
-            n = ProcfsSyscalls.ReadLinkAt(dirFd, namePtr, buffer, LinkBuffer);
+            SetPidPath(pid, name);
+            n = ProcfsSyscalls.ReadLink(path, buffer, LinkBuffer);
         }
 
         if (n < 0)
@@ -337,13 +557,14 @@ public sealed unsafe class ProcReader : IDisposable
         return true;
     }
 
-    /// <summary>Reads a whole file under the directory handle into <see cref="_buffer"/>; the length, or -1 and errno.</summary>
-    private int ReadFileAt(int dirFd, ReadOnlySpan<byte> name, int max, out int errno)
+    /// <summary>Reads a whole <c>/proc/&lt;pid&gt;/&lt;name&gt;</c> into <see cref="_buffer"/>; the length, or -1 and errno.</summary>
+    private int ReadFile(int pid, ReadOnlySpan<byte> name, int max, out int errno)
     {
         int fd;
-        fixed (byte* namePtr = name)
+        fixed (byte* path = _path)
         {
-            fd = ProcfsSyscalls.OpenAt(dirFd, namePtr, ProcfsSyscalls.O_RDONLY | ProcfsSyscalls.O_CLOEXEC);
+            SetPidPath(pid, name);
+            fd = ProcfsSyscalls.Open(path, ProcfsSyscalls.O_RDONLY | ProcfsSyscalls.O_CLOEXEC);
         }
 
         if (fd < 0)

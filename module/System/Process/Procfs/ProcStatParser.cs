@@ -58,6 +58,25 @@ public static class ProcStatParser
         return true;
     }
 
+    /// <summary>
+    /// Fields 48 and 49, <c>arg_start</c> and <c>arg_end</c>: where the process's argv strings live. The kernel
+    /// shows them only to a reader allowed to inspect the process (else 0), and they are 0 for zombies and
+    /// kernel threads. False when the line stops short of them.
+    /// </summary>
+    public static bool TryParseArgArea(ReadOnlySpan<byte> content, out ulong start, out ulong end)
+    {
+        start = end = 0;
+        var close = content.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 > content.Length)
+        {
+            return false;
+        }
+
+        // After the comm come fields 3 (state) .. 47 (start_brk), then arg_start and arg_end.
+        var rest = content[(close + 2)..];
+        return Skip(ref rest, 45) && NextULong(ref rest, out start) && NextULong(ref rest, out end);
+    }
+
     /// <summary>The comm located by <see cref="TryParse"/>; invalid UTF-8 becomes U+FFFD.</summary>
     public static string DecodeComm(ReadOnlySpan<byte> content, in ProcStat stat) =>
         Encoding.UTF8.GetString(content.Slice(stat.CommStart, stat.CommLength));

@@ -16,11 +16,75 @@ internal static unsafe partial class ProcfsSyscalls
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EINTR = 4;
+    public const int EFAULT = 14;
     public const int EACCES = 13;
+    public const int EINVAL = 22;
+    public const int ENOTTY = 25;
+    public const int ENOSYS = 38;
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const uint STATX_INO = 0x100;
+
+    /// <summary>Offset of <c>stx_ino</c> in <c>struct statx</c> (the same on every architecture).</summary>
+    public const int StatxInoOffset = 32;
+
+    public const int StatxSize = 256;
+
+    /// <summary><c>_LINUX_CAPABILITY_VERSION_3</c>: two 32-bit words per set.</summary>
+    public const uint CapabilityVersion3 = 0x20080522;
+
+    /// <summary><c>PIDFD_GET_INFO</c> = <c>_IOWR(0xFF, 11, struct pidfd_info)</c> with the 64-byte first version of the struct.</summary>
+    public const uint PIDFD_GET_INFO = 0xC040FF0B;
+
+    /// <summary><c>PIDFD_GET_MNT_NAMESPACE</c> = <c>_IO(0xFF, 3)</c>: a new descriptor for the process's mount namespace.</summary>
+    public const uint PIDFD_GET_MNT_NAMESPACE = 0x0000FF03;
+
+    public const ulong PIDFD_INFO_CREDS = 1UL << 1;
     public const int CLOCK_REALTIME = 0;
     public const int CLOCK_MONOTONIC = 1;
     public const int CLOCK_BOOTTIME = 7;
     public const int _SC_CLK_TCK = 2;
+
+    /// <summary><c>struct pidfd_info</c>, first published version (64 bytes, Linux 6.13).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PidfdInfo
+    {
+        public ulong Mask;
+        public ulong CgroupId;
+        public uint Pid;
+        public uint Tgid;
+        public uint ParentPid;
+        public uint RealUid;
+        public uint RealGid;
+        public uint EffectiveUid;
+        public uint EffectiveGid;
+        public uint SavedUid;
+        public uint SavedGid;
+        public uint FsUid;
+        public uint FsGid;
+        public int ExitCode;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CapHeader
+    {
+        public uint Version;
+        public int Pid;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CapData
+    {
+        public uint Effective;
+        public uint Permitted;
+        public uint Inheritable;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nint Length;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
@@ -32,17 +96,29 @@ internal static unsafe partial class ProcfsSyscalls
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
     public static partial int Open(byte* path, int flags);
 
-    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true)]
-    public static partial int OpenAt(int dirFd, byte* path, int flags);
-
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
-    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true)]
-    public static partial nint ReadLinkAt(int dirFd, byte* path, byte* buffer, nint size);
+    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true)]
+    public static partial nint ReadLink(byte* path, byte* buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
+    public static partial int PidfdOpen(int pid, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, void* argument);
+
+    [LibraryImport("libc", EntryPoint = "capget", SetLastError = true)]
+    public static partial int CapGet(CapHeader* header, CapData* data);
+
+    [LibraryImport("libc", EntryPoint = "process_vm_readv", SetLastError = true)]
+    public static partial nint ProcessVmReadv(int pid, IoVec* local, nuint localCount, IoVec* remote, nuint remoteCount, nuint flags);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    public static partial int Statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "opendir", SetLastError = true)]
     public static partial nint OpenDir(byte* path);

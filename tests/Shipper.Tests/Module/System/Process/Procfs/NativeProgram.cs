@@ -61,4 +61,25 @@ public static class NativeProgram
             return 0;
         }
         """);
+
+    /// <summary>
+    /// Overwrites its whole argument area, including the NUL after the last argument, with a title (as
+    /// setproctitle does), prints "ready", then sleeps.
+    /// </summary>
+    public static string TitleRewriter => Build("title", """
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+            size_t size = (size_t)(end - argv[0]);
+            const char *title = "rewritten-title-that-is-long-enough";
+            memset(argv[0], 'x', size);
+            memcpy(argv[0], title, strlen(title) < size ? strlen(title) : size);
+            printf("ready\n");
+            fflush(stdout);
+            sleep(30);
+            return 0;
+        }
+        """);
 }

@@ -47,25 +47,29 @@ public class ProcReaderTests
     }
 
     [Fact]
-    public void AProcessThatVanishedAfterItsCmdlineStopsReadingAndSaysWhy()
+    public void AProcessReapedMidReadStopsReadingAndSaysWhy()
     {
+        // stat, cmdline, exe and cwd were there; status is gone (ENOENT there means reaped), so ns/mnt is not
+        // even tried, and every missing part is named.
         using var tree = new FakeProcTree();
         tree.AddProcess(5);
+        tree.WriteFile(5, "stat", "5 (a) S 1 5 5 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
         tree.WriteFile(5, "cmdline", "a\0"u8.ToArray());
         tree.Link(5, "exe", "/bin/a");
+        tree.Link(5, "cwd", "/");
         using var reader = new ProcReader(tree.Root);
 
         var sample = reader.Read(5, out var failures);
 
         Assert.Equal(new[] { "a" }, sample.Args);
         Assert.Equal("/bin/a", sample.Executable);
-        Assert.Equal(ProcReadFailures.Stat | ProcReadFailures.Status | ProcReadFailures.Cwd | ProcReadFailures.Namespace | ProcReadFailures.Exited, failures);
+        Assert.Equal("/", sample.WorkingDirectory);
+        Assert.Equal(5000ul, sample.StartTimeTicks);
+        Assert.Equal(ProcReadFailures.Status | ProcReadFailures.Namespace | ProcReadFailures.Exited, failures);
         Assert.Equal(
             new[]
             {
-                $"cannot read {tree.Root}/5/stat: process exited",
                 $"cannot read {tree.Root}/5/status: process exited",
-                $"cannot read {tree.Root}/5/cwd: process exited",
                 $"cannot read {tree.Root}/5/ns/mnt: process exited",
             },
             sample.Errors);
@@ -215,13 +219,80 @@ public class ProcReaderTests
     {
         using var parent = ChildProcess.Start(NativeProgram.ZombieMaker, redirectOutput: true);
         var zombie = int.Parse(parent.ReadLine());
-        using var reader = new ProcReader();
+        foreach (var processCalls in new[] { true, false })
+        {
+            using var reader = new ProcReader(processCalls: processCalls);
 
-        var sample = WaitFor(() => reader.Read(zombie), s => s.State == 'Z');
+            var sample = WaitFor(() => reader.Read(zombie), s => s.State == 'Z');
 
-        Assert.Empty(sample.Args!);
-        Assert.StartsWith("zombie", sample.Name);
-        Assert.Contains($"cannot read /proc/{zombie}/exe: process exited (zombie)", sample.Errors!);
+            Assert.Empty(sample.Args!);
+            Assert.StartsWith("zombie", sample.Name);
+            Assert.Contains($"cannot read /proc/{zombie}/exe: process exited (zombie)", sample.Errors!);
+            Assert.Contains($"cannot read /proc/{zombie}/ns/mnt: process exited (zombie)", sample.Errors!);
+
+            // A zombie keeps its credentials until it is reaped.
+            Assert.Equal(new uint[] { 0, 0, 0, 0 }, sample.Uids);
+            Assert.NotEqual(0ul, sample.CapEffective);
+        }
+    }
+
+    [KernelFact]
+    public void SystemCallsAndFilesGiveTheSameSample()
+    {
+        // An unprivileged process with its own ids and no capabilities, and a root one with arguments that
+        // need care (empty, spaces, non-ASCII).
+        using var nobody = ChildProcess.Start("/usr/bin/setpriv", "--reuid=65534", "--regid=65533", "--clear-groups", "/bin/sleep", "30");
+        using var root = ChildProcess.Start("/bin/sh", "-c", "sleep 30; :", "sh", "", "two words", "grüße");
+        using var calls = new ProcReader();
+        using var files = new ProcReader(processCalls: false);
+
+        foreach (var (pid, executable) in new[] { (nobody.Pid, "/usr/bin/sleep"), (root.Pid, "/usr/bin/dash"), (Environment.ProcessId, null) })
+        {
+            var viaCalls = WaitFor(() => calls.Read(pid, out _), s => executable is null || s.Executable == executable);
+            var viaFiles = files.Read(pid, out var fileFailures);
+
+            Assert.Equal(ProcReadFailures.None, fileFailures);
+            Assert.Null(viaCalls.Errors);
+            Assert.Equal(viaFiles.Args, viaCalls.Args);
+            Assert.Equal(viaFiles.Executable, viaCalls.Executable);
+            Assert.Equal(viaFiles.WorkingDirectory, viaCalls.WorkingDirectory);
+            Assert.Equal(viaFiles.Name, viaCalls.Name);
+            Assert.Equal(viaFiles.StartTimeTicks, viaCalls.StartTimeTicks);
+            Assert.Equal(viaFiles.Uids, viaCalls.Uids);
+            Assert.Equal(viaFiles.Gids, viaCalls.Gids);
+            Assert.Equal(viaFiles.CapEffective, viaCalls.CapEffective);
+            Assert.Equal(viaFiles.CapPermitted, viaCalls.CapPermitted);
+            Assert.Equal(viaFiles.MountNamespace, viaCalls.MountNamespace);
+        }
+
+        // From Linux 6.13 root has every call: none of them may have fallen back to the files.
+        Assert.True(calls.CopiesArguments);
+        Assert.Equal(Environment.OSVersion.Version >= new Version(6, 13), calls.ReadsIdentityFromPidfd);
+        Assert.Equal(Environment.OSVersion.Version >= new Version(6, 13), calls.ReadsNamespaceFromPidfd);
+        Assert.False(files.CopiesArguments);
+        Assert.False(files.ReadsIdentityFromPidfd);
+
+        var unprivileged = calls.Read(nobody.Pid);
+        Assert.Equal(new uint[] { 65534, 65534, 65534, 65534 }, unprivileged.Uids);
+        Assert.Equal(new uint[] { 65533, 65533, 65533, 65533 }, unprivileged.Gids);
+        Assert.Equal(0ul, unprivileged.CapEffective);
+        Assert.Equal(["/bin/sh", "-c", "sleep 30; :", "sh", "", "two words", "grüße"], calls.Read(root.Pid).Args!);
+    }
+
+    [KernelFact]
+    public void ARewrittenArgumentAreaIsReadAsTheKernelShowsIt()
+    {
+        // setproctitle-style: the program writes a new title over its arguments and the NUL that ended them,
+        // so /proc/<pid>/cmdline switches to reading up to the first NUL (into the environment). The copy
+        // from memory must notice and give the file's view, not the raw area.
+        using var child = ChildProcess.Start(NativeProgram.TitleRewriter, redirectOutput: true, "first", "second");
+        Assert.Equal("ready", child.ReadLine());
+        using var calls = new ProcReader();
+        using var files = new ProcReader(processCalls: false);
+
+        var expected = files.Read(child.Pid).Args!;
+        Assert.StartsWith("rewritten-title", expected[0]);
+        Assert.Equal(expected, calls.Read(child.Pid).Args);
     }
 
     [KernelFact]
