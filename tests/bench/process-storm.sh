@@ -13,14 +13,18 @@
 #                          to compare the CPU cost of hashing with a warm cache; shipper rows also print the
 #                          hash cache hit ratio (process.hash.hits / (hits + misses)) from 'Total metrics'.
 #
-# Usage: sudo tests/bench/process-storm.sh            (N=10000)
-#        N=2000 CASES="bench-rt forkstat-r" tests/bench/process-storm.sh
-# Env: N (processes), CASES, WORK (scratch dir), AOT=1 to publish netlink-bench and shipper with NativeAOT (default 1),
+# Usage: sudo tests/bench/process-storm.sh            (N=10000, ROUNDS=3)
+#        N=2000 ROUNDS=1 CASES="bench-rt forkstat-r" tests/bench/process-storm.sh
+# Env: N (processes per storm), ROUNDS (each round runs every case once, in turn, so slow drifts in machine load
+#      hit all cases alike; the table sums events over rounds and shows the median CPU with its range),
+#      CASES, WORK (scratch dir), AOT=1 to publish netlink-bench and shipper with NativeAOT (default 1),
 #      DRAIN (seconds to let a listener catch up after the storm, default 2).
-# Numbers vary with machine load: run on a quiet machine and compare cases within one run.
+# Numbers vary with machine load (10-20 % between runs here): run on a quiet machine and compare cases within
+# one run.
 set -euo pipefail
 
 N=${N:-10000}
+ROUNDS=${ROUNDS:-3}
 CASES=${CASES:-"bench-rt bench forkstat-r forkstat shipper-rt shipper shipper-rt-nohash"}
 DRAIN=${DRAIN:-2}
 AOT=${AOT:-1}
@@ -34,7 +38,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-echo "process-storm: N=$N, work directory $WORK" >&2
+echo "process-storm: N=$N, $ROUNDS rounds, work directory $WORK" >&2
 cc -O2 -o "$WORK/storm" "$ROOT/tests/bench/storm.c"
 
 if ! command -v forkstat >/dev/null 2>&1; then
@@ -97,8 +101,9 @@ YAML
 }
 
 run_case() {
-    local name=$1 kind=$2
-    shift 2
+    local case=$1 round=$2 kind=$3
+    shift 3
+    local name="$case.r$round"
     local out="$WORK/$name.out" err="$WORK/$name.err"
     "$@" >"$out" 2>"$err" &
     local listener=$!
@@ -119,17 +124,19 @@ run_case() {
     # TERM, not INT: a background job of a non-interactive shell starts with SIGINT ignored.
     kill -TERM $listener
     wait $listener || true
-    echo "$name $kind $generator $c0 $c1 $hwm $tag" >> "$WORK/cases.txt"
+    echo "$case $round $kind $generator $c0 $c1 $hwm $tag" >> "$WORK/cases.txt"
     echo "process-storm: $name done ($(cat "$WORK/$name.storm"))" >&2
 }
 
+for round in $(seq "$ROUNDS"); do
 for c in $CASES; do
+    name="$c.r$round"
     case $c in
-    bench-rt) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime true --events "$WORK/$c.events" ;;
-    bench) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime false --events "$WORK/$c.events" ;;
-    bench-rt-full) run_case "$c" bench "$WORK/bench/netlink-bench" --realtime true --full-fork-sample true --events "$WORK/$c.events" ;;
-    forkstat-r) run_case "$c" forkstat forkstat -l -r -e fork,exec,exit ;;
-    forkstat) run_case "$c" forkstat forkstat -l -e fork,exec,exit ;;
+    bench-rt) run_case "$c" "$round" bench "$WORK/bench/netlink-bench" --realtime true --events "$WORK/$name.events" ;;
+    bench) run_case "$c" "$round" bench "$WORK/bench/netlink-bench" --realtime false --events "$WORK/$name.events" ;;
+    bench-rt-full) run_case "$c" "$round" bench "$WORK/bench/netlink-bench" --realtime true --full-fork-sample true --events "$WORK/$name.events" ;;
+    forkstat-r) run_case "$c" "$round" forkstat forkstat -l -r -e fork,exec,exit ;;
+    forkstat) run_case "$c" "$round" forkstat forkstat -l -e fork,exec,exit ;;
     shipper-rt | shipper | shipper-rt-nohash)
         case $c in
         shipper-rt) shipper_config "$c" true ;;
@@ -137,13 +144,14 @@ for c in $CASES; do
         *) shipper_config "$c" false ;;
         esac
         mkdir -p "$WORK/$c-home"
-        run_case "$c" shipper "$WORK/shipper/shipper" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
+        run_case "$c" "$round" shipper "$WORK/shipper/shipper" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
         ;;
     *) echo "process-storm: unknown case $c" >&2; exit 2 ;;
     esac
     sleep 1
 done
+done
 
 echo
-echo "Process storm: $N x fork+exec+exit of /bin/true on $(nproc) CPUs, kernel $(uname -r)"
+echo "Process storm: $ROUNDS x $N x fork+exec+exit of /bin/true on $(nproc) CPUs, kernel $(uname -r)"
 python3 "$ROOT/tests/bench/storm-report.py" "$WORK"

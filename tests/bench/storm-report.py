@@ -132,11 +132,39 @@ def metric(text, name):
     return None
 
 
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def merge(runs):
+    """One row per case over its rounds: events and outcomes summed, CPU as median with its range."""
+    first = runs[0]
+    total = lambda key: sum(r[key] for r in runs)
+    n = total("n")
+    lost = [r["lost"] for r in runs]
+    hits = [r["hits"] for r in runs]
+    cpus = [r["cpu"] for r in runs]
+    return {
+        "case": first["case"],
+        "rate": str(int(median([int(r["rate"]) for r in runs if r["rate"] != "?"] or [0]))),
+        "expected": total("expected"), "captured": total("captured"),
+        "fork": total("fork"), "exec": total("exec"), "exit": total("exit"), "n": n,
+        "lost": "n/a" if "n/a" in lost else sum(lost),
+        "full": 100.0 * total("full_count") / n if n else 0.0,
+        "cpu": median(cpus), "cpu_range": "%.3f-%.3f" % (min(cpus), max(cpus)),
+        "rss": max(r["rss"] for r in runs),
+        "hits": hits[0] if len(set(hits)) == 1 else " ".join(hits),
+    }
+
+
 def main(work):
-    rows = []
+    runs = {}
     with open(os.path.join(work, "cases.txt")) as f:
         for line in f:
-            name, kind, gen, c0, c1, hwm_kb, tag = line.split()
+            case, round_, kind, gen, c0, c1, hwm_kb, tag = line.split()
+            name = "%s.r%s" % (case, round_)
             gen, n_ticks = int(gen), int(c1) - int(c0)
             pids = load_pids(os.path.join(work, name + ".pids"))
             n = len(pids)
@@ -157,28 +185,33 @@ def main(work):
                 hit_ratio = "%.2f%%" % (100.0 * hits / (hits + misses)) if hits + misses else "off" 
             storm = open(os.path.join(work, name + ".storm")).read()
             rate = re.search(r"\((\d+)/s\)", storm)
-            rows.append({
-                "case": name,
+            runs.setdefault(case, []).append({
+                "case": case,
                 "rate": rate.group(1) if rate else "?",
                 "expected": 3 * n,
                 "captured": len(t.fork) + len(t.exec) + len(t.exit),
                 "fork": len(t.fork), "exec": len(t.exec), "exit": len(t.exit), "n": n,
                 "lost": "n/a" if lost is None else lost,
-                "full": 100.0 * len(t.full) / n if n else 0.0,
+                "full_count": len(t.full),
                 "cpu": n_ticks / CLK_TCK / n * 1000 if n else 0.0,
                 "rss": int(hwm_kb) / 1024,
                 "hits": hit_ratio,
             })
 
-    header = "%-18s %8s %18s %22s %6s %10s %12s %12s %10s" % (
-        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "peak RSS", "hash hits")
+    rows = [merge(r) for r in runs.values()]
+    header = "%-18s %8s %18s %22s %6s %10s %12s %13s %12s %10s" % (
+        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "(range)", "peak RSS",
+        "hash hits")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print("%-18s %8s %18s %22s %6s %9.1f%% %12.3f %8.1f MiB %10s" % (
+        print("%-18s %8s %18s %22s %6s %9.1f%% %12.3f %13s %8.1f MiB %10s" % (
             r["case"], r["rate"], "%d/%d" % (r["captured"], r["expected"]),
-            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["rss"], r["hits"]))
+            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["cpu_range"], r["rss"],
+            r["hits"]))
     print()
+    print("CPU s/1000: listener CPU seconds (user + system) per 1,000 processes, median over the rounds (range in")
+    print("brackets); events and full exec are summed over all rounds; peak RSS is the largest of the rounds.")
     print("full exec: exec events whose command line is exactly '/bin/true storm-<tag>-<i>' and (netlink-bench,")
     print("shipper) executable /usr/bin/true; forkstat does not report the executable, so only its command line counts.")
 

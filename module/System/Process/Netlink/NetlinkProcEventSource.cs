@@ -441,12 +441,16 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         ProcessSample? sample = null;
-        if (e.Type != ProcEventType.Exit)
+        if (e.Type == ProcEventType.Exit)
+        {
+            _reader.Release(e.ProcessPid);
+        }
+        else
         {
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
             ProcReadFailures failures;
             sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
-                ? _reader.ReadStatOnly(e.ProcessPid, out failures)
+                ? _reader.ReadStatOnly(e.ProcessPid, out failures, holdOpen: true)
                 : _reader.Read(e.ProcessPid, out failures);
             Metrics.Enrichment.Count(failures);
             if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })

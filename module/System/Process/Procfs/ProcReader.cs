@@ -16,6 +16,9 @@ public sealed unsafe class ProcReader : IDisposable
 {
     public const int DefaultMaxCmdlineBytes = 4 * 1024 * 1024;
 
+    /// <summary>Most stat files held open between a fork and its exec (see <see cref="ReadStatOnly"/>).</summary>
+    public const int MaxHeldStatFiles = 256;
+
     private const int SmallBuffer = 16 * 1024;
     private const int LinkBuffer = 4096 + 1;
 
@@ -24,6 +27,8 @@ public sealed unsafe class ProcReader : IDisposable
     private readonly int _maxCmdlineBytes;
     private byte[] _buffer;
     private readonly bool _useProcessCalls;
+    private readonly Dictionary<int, int> _heldStat = new();
+    private readonly Queue<(int Pid, int Fd)> _heldOrder = new();
     private bool _disposed;
 
     // Faster paths this kernel or policy may refuse; each is switched off for good at its first refusal.
@@ -112,8 +117,13 @@ public sealed unsafe class ProcReader : IDisposable
     /// <summary>
     /// A sample from <c>stat</c> alone (<see cref="ProcessSample.StatOnly"/>): start time, parent, name, session,
     /// tty, flags. What a fork needs, at a fifth of the cost of <see cref="Read(int, out ProcReadFailures)"/>.
+    /// With <paramref name="holdOpen"/> the stat file stays open for the <see cref="Read(int, out ProcReadFailures)"/>
+    /// that usually follows at the child's exec: reading an open /proc file from offset 0 shows the process as it
+    /// is then, and saves an open and a close per process. <see cref="Release"/> closes it at the exit; at most
+    /// <see cref="MaxHeldStatFiles"/> stay open (children that never exec, like a server's workers, give theirs
+    /// up oldest first).
     /// </summary>
-    public ProcessSample ReadStatOnly(int pid, out ProcReadFailures failures)
+    public ProcessSample ReadStatOnly(int pid, out ProcReadFailures failures, bool holdOpen = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var sample = new ProcessSample { Pid = pid, StatOnly = true };
@@ -131,7 +141,14 @@ public sealed unsafe class ProcReader : IDisposable
         {
             length = ReadAll(fd, SmallBuffer);
             errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
-            ProcfsSyscalls.Close(fd);
+            if (holdOpen && length > 0)
+            {
+                Hold(pid, fd);
+            }
+            else
+            {
+                ProcfsSyscalls.Close(fd);
+            }
         }
 
         if (length < 0)
@@ -184,14 +201,85 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
+    /// <summary>Closes the stat file held open for <paramref name="pid"/>, if any (the process exited).</summary>
+    public void Release(int pid)
+    {
+        if (_heldStat.Remove(pid, out var fd))
+        {
+            ProcfsSyscalls.Close(fd);
+        }
+    }
+
+    /// <summary>Stat files held open (tests).</summary>
+    internal int HeldStatFiles => _heldStat.Count;
+
+    /// <summary>Entries in the eviction order, including released ones not yet skipped (tests).</summary>
+    internal int HeldStatOrderLength => _heldOrder.Count;
+
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
+            foreach (var fd in _heldStat.Values)
+            {
+                ProcfsSyscalls.Close(fd);
+            }
+
+            _heldStat.Clear();
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
         }
+    }
+
+    private void Hold(int pid, int fd)
+    {
+        Release(pid); // a pid reused while its old entry was held
+        _heldStat[pid] = fd;
+        _heldOrder.Enqueue((pid, fd));
+        if (_heldStat.Count > MaxHeldStatFiles)
+        {
+            // Give up the oldest still held; entries of pids released since (exec, exit) are skipped.
+            while (_heldOrder.TryDequeue(out var oldest))
+            {
+                if (IsHeld(oldest))
+                {
+                    _heldStat.Remove(oldest.Pid);
+                    ProcfsSyscalls.Close(oldest.Fd);
+                    break;
+                }
+            }
+        }
+        else if (_heldOrder.Count > 4 * MaxHeldStatFiles)
+        {
+            // Released entries pile up behind one held for long (a worker that never execs): keep the held ones.
+            var count = _heldOrder.Count;
+            for (var i = 0; i < count; i++)
+            {
+                var entry = _heldOrder.Dequeue();
+                if (IsHeld(entry))
+                {
+                    _heldOrder.Enqueue(entry);
+                }
+            }
+        }
+    }
+
+    private bool IsHeld((int Pid, int Fd) entry) => _heldStat.TryGetValue(entry.Pid, out var fd) && fd == entry.Fd;
+
+    /// <summary>Reads <c>stat</c> through the file held since the fork, if any; -2 when none is held (or it failed).</summary>
+    private int ReadHeldStat(int pid)
+    {
+        if (!_heldStat.Remove(pid, out var fd))
+        {
+            return -2;
+        }
+
+        var length = ReadAll(fd, SmallBuffer, fromStart: true);
+        ProcfsSyscalls.Close(fd);
+
+        // A failure (the process was reaped) is left to a fresh open, which words the error the usual way.
+        return length > 0 ? length : -2;
     }
 
     /// <summary>
@@ -201,7 +289,13 @@ public sealed unsafe class ProcReader : IDisposable
     private bool ReadStat(ProcessSample sample, ref ProcReadFailures failures, ref int gone, out ulong argStart, out ulong argEnd)
     {
         argStart = argEnd = 0;
-        var length = ReadFile(sample.Pid, "stat"u8, SmallBuffer, out var errno);
+        var errno = 0;
+        var length = ReadHeldStat(sample.Pid);
+        if (length == -2)
+        {
+            length = ReadFile(sample.Pid, "stat"u8, SmallBuffer, out errno);
+        }
+
         if (length < 0)
         {
             if (IsGone(errno))
@@ -586,7 +680,7 @@ public sealed unsafe class ProcReader : IDisposable
     }
 
     /// <summary>Reads to the end (a short read) or <paramref name="max"/> bytes, growing the pooled buffer as needed.</summary>
-    private int ReadAll(int fd, int max)
+    private int ReadAll(int fd, int max, bool fromStart = false)
     {
         var length = 0;
         while (true)
@@ -607,7 +701,10 @@ public sealed unsafe class ProcReader : IDisposable
             nint n;
             fixed (byte* buffer = _buffer)
             {
-                n = ProcfsSyscalls.Read(fd, buffer + length, Math.Min(_buffer.Length, max) - length);
+                // pread from 0 on a file read before makes the kernel produce it afresh.
+                n = fromStart
+                    ? ProcfsSyscalls.PRead(fd, buffer + length, Math.Min(_buffer.Length, max) - length, length)
+                    : ProcfsSyscalls.Read(fd, buffer + length, Math.Min(_buffer.Length, max) - length);
             }
 
             if (n < 0)

@@ -21,7 +21,7 @@ public sealed class ChildProcess : IDisposable
         {
             UseShellExecute = false,
             RedirectStandardOutput = redirectOutput,
-            RedirectStandardInput = false,
+            RedirectStandardInput = redirectOutput,
         };
         foreach (var arg in args)
         {

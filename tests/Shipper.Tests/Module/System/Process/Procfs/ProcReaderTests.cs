@@ -148,6 +148,63 @@ public class ProcReaderTests
     }
 
     [Fact]
+    public void StatFilesHeldFromTheForkAreBoundedAndReleased()
+    {
+        using var tree = new FakeProcTree();
+        for (var pid = 100; pid < 100 + ProcReader.MaxHeldStatFiles + 44; pid++)
+        {
+            tree.AddFullProcess(pid, "child", "child\0"u8.ToArray());
+        }
+
+        using var reader = new ProcReader(tree.Root);
+        for (var pid = 100; pid < 100 + ProcReader.MaxHeldStatFiles + 44; pid++)
+        {
+            Assert.Equal(5000ul, reader.ReadStatOnly(pid, out _, holdOpen: true).StartTimeTicks);
+        }
+
+        // The oldest were given up; a later read of one of them opens the file afresh.
+        Assert.Equal(ProcReader.MaxHeldStatFiles, reader.HeldStatFiles);
+        Assert.Equal("child", reader.Read(100).Name);
+
+        // The exec's read uses and closes the held file; an exit releases it.
+        reader.Read(100 + ProcReader.MaxHeldStatFiles + 43);
+        reader.Release(100 + ProcReader.MaxHeldStatFiles + 42);
+        reader.Release(100 + ProcReader.MaxHeldStatFiles + 42);
+        Assert.Equal(ProcReader.MaxHeldStatFiles - 2, reader.HeldStatFiles);
+
+        // A long-held entry at the front does not let released ones pile up.
+        for (var round = 0; round < 50; round++)
+        {
+            for (var pid = 100; pid < 144; pid++)
+            {
+                reader.ReadStatOnly(pid, out _, holdOpen: true);
+                reader.Release(pid);
+            }
+        }
+
+        Assert.Equal(ProcReader.MaxHeldStatFiles - 2, reader.HeldStatFiles);
+        Assert.InRange(reader.HeldStatOrderLength, reader.HeldStatFiles, (4 * ProcReader.MaxHeldStatFiles) + 1);
+    }
+
+    [KernelFact]
+    public void AStatFileHeldSinceTheForkShowsTheProcessAfterItsExec()
+    {
+        using var child = ChildProcess.Start("/bin/sh", redirectOutput: true, "-c", "echo ready; read line; exec /bin/sleep 30");
+        Assert.Equal("ready", child.ReadLine());
+        using var reader = new ProcReader();
+        var forked = reader.ReadStatOnly(child.Pid, out _, holdOpen: true);
+        Assert.Equal("sh", forked.Name);
+        Assert.Equal(1, reader.HeldStatFiles);
+
+        child.Process.StandardInput.WriteLine();
+        var execed = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep");
+
+        Assert.Equal("sleep", execed.Name);
+        Assert.Equal(forked.StartTimeTicks, execed.StartTimeTicks);
+        Assert.Equal(0, reader.HeldStatFiles);
+    }
+
+    [Fact]
     public void ReadsOurOwnProcess()
     {
         using var reader = new ProcReader();
