@@ -33,6 +33,7 @@ public sealed class ProcessTracker : IDisposable
     private long _lastResync = long.MinValue;
     private long? _resyncDue;
     private long _handled;
+    private bool _idle;
 
     public ProcessTracker(
         IProcessEventSource source,
@@ -65,6 +66,14 @@ public sealed class ProcessTracker : IDisposable
 
     /// <summary>Observations applied so far (tests wait on it).</summary>
     public long Handled => Interlocked.Read(ref _handled);
+
+    /// <summary>
+    /// True while the loop waits for an observation or its timer, with everything due done and the timer armed;
+    /// it turns false only when the loop resumes, so it can still read true just after a wake-up. Tests move fake
+    /// time only then: Arm computes the delay from the clock before it arms the timer, and a fake clock counts
+    /// that delay from the arming, so an Advance in between would postpone the deadline by the whole Advance.
+    /// </summary>
+    internal bool Idle => Volatile.Read(ref _idle);
 
     /// <summary>The table; read it only from the loop, or after it stopped.</summary>
     internal ProcessTable Table => _table;
@@ -158,7 +167,11 @@ public sealed class ProcessTracker : IDisposable
                 pendingRead = wait.AsTask();
             }
 
-            await Task.WhenAny(pendingRead, _wake.Task).ConfigureAwait(false);
+            var woken = Task.WhenAny(pendingRead, _wake.Task);
+            // Not idle when the timer already fired while being armed (a deadline that was due): the loop goes on.
+            Volatile.Write(ref _idle, !woken.IsCompleted);
+            await woken.ConfigureAwait(false);
+            Volatile.Write(ref _idle, false);
             if (pendingRead.IsCompleted)
             {
                 var more = await pendingRead.ConfigureAwait(false);

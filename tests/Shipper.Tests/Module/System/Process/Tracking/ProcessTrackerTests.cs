@@ -46,7 +46,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         await Handled(3);
         Assert.False(_output.Reader.TryRead(out _));
 
-        _time.Advance(TimeSpan.FromSeconds(1));
+        await Advance(TimeSpan.FromSeconds(1));
         var ran = await Next();
         Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exec | ProcessEvents.Exit, ran.Events);
         Assert.Equal(new[] { "/bin/true", "a" }, ran.Facts.Args);
@@ -62,10 +62,10 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         await Next();
         await Next();
         await Handled(1);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        await Advance(TimeSpan.FromSeconds(1));
         _source.Write(Exit(100, 0));
         await Handled(2);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        await Advance(TimeSpan.FromSeconds(1));
 
         var stopped = await Next();
         Assert.Equal(ProcessEvents.Exit, stopped.Events);
@@ -99,7 +99,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         _source.Write(ProcessObservation.Loss(1));
         await Handled(3);
         Assert.Equal(2, _snapshot.Scans);
-        _time.Advance(ProcessTracker.MinResyncInterval);
+        await Advance(ProcessTracker.MinResyncInterval);
         await Eventually.True(() => Value(_registry, "process.resyncs") == 2, Wait);
         Assert.Equal(3, _snapshot.Scans);
     }
@@ -111,7 +111,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         await Next();
         await Next();
 
-        _time.Advance(TimeSpan.FromHours(1));
+        await Advance(TimeSpan.FromHours(1));
         var first = await Next();
         var second = await Next();
         Assert.Equal(EventKind.State, first.Kind);
@@ -119,7 +119,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         Assert.NotNull(first.StateId);
         Assert.Equal(first.StateId, second.StateId);
 
-        _time.Advance(TimeSpan.FromHours(1));
+        await Advance(TimeSpan.FromHours(1));
         var third = await Next();
         Assert.NotEqual(first.StateId, third.StateId);
         Assert.Equal(2, Value(_registry, "process.state_reports"));
@@ -133,11 +133,11 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         await Next();
         _source.Write(Exit(100, 0));
         await Handled(1);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        await Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(ProcessEvents.Exit, (await Next()).Events);
         Assert.Equal(2, Value(_registry, "process.tracked"));
 
-        _time.Advance(ProcessSettings.DefaultCacheGraceTime);
+        await Advance(ProcessSettings.DefaultCacheGraceTime);
         await Eventually.True(() => Value(_registry, "process.tracked") == 1, Wait);
     }
 
@@ -192,6 +192,18 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
     }
 
     private Task Handled(long count) => Eventually.True(() => _tracker.Handled >= count, Wait);
+
+    /// <summary>
+    /// Moves fake time only while the loop is idle: an Advance between Arm reading the clock and arming the timer
+    /// would push the deadline out by the whole Advance, and the awaited report would never come. Call it only
+    /// after the previous step's effect was seen (Handled, a report): until the loop resumes from a wake-up it
+    /// still reads idle.
+    /// </summary>
+    private async Task Advance(TimeSpan by)
+    {
+        await Eventually.True(() => _tracker.Idle, Wait);
+        _time.Advance(by);
+    }
 
     /// <summary>An event source whose observations the test writes.</summary>
     private sealed class ChannelSource : IProcessEventSource
