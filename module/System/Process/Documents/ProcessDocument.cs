@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
+using System.Text.Encodings.Web;
 using System.Globalization;
 using System.Text.Json;
 using Shipper.Module.Registry;
@@ -212,12 +215,12 @@ public sealed class ProcessDocument : IEventBody
             writer.WriteStartObject(CapabilitiesKey);
             if (CapabilitiesEffective is { Length: > 0 } effective)
             {
-                WriteStrings(writer, EffectiveKey, effective);
+                WriteCapabilities(writer, EffectiveKey, effective);
             }
 
             if (CapabilitiesPermitted is { Length: > 0 } permitted)
             {
-                WriteStrings(writer, PermittedKey, permitted);
+                WriteCapabilities(writer, PermittedKey, permitted);
             }
 
             writer.WriteEndObject();
@@ -326,6 +329,41 @@ public sealed class ProcessDocument : IEventBody
         {
             writer.WriteString(key, value);
         }
+    }
+
+    /// <summary>
+    /// A root process carries 41 capability names twice, most of a document's strings. The mapper hands out one
+    /// shared array per capability set, so each set is encoded once and copied as raw JSON after that.
+    /// </summary>
+    private static void WriteCapabilities(Utf8JsonWriter writer, JsonEncodedText key, string[] names)
+    {
+        if (writer.Options.Indented)
+        {
+            WriteStrings(writer, key, names); // raw JSON would not be indented
+            return;
+        }
+
+        writer.WritePropertyName(key);
+        writer.WriteRawValue(EncodedCapabilities.GetValue(names, static n => EncodeStrings(n)), skipInputValidation: true);
+    }
+
+    private static readonly ConditionalWeakTable<string[], byte[]> EncodedCapabilities = new();
+
+    private static byte[] EncodeStrings(string[] values)
+    {
+        var buffer = new ArrayBufferWriter<byte>(values.Length * 24);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartArray();
+            foreach (var value in values)
+            {
+                json.WriteStringValue(value);
+            }
+
+            json.WriteEndArray();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteStrings(Utf8JsonWriter writer, JsonEncodedText key, string[] values)
