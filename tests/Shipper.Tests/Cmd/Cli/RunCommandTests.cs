@@ -99,4 +99,62 @@ public class RunCommandTests
         Assert.Contains(":5:", stderr);
         Assert.DoesNotContain(" at Shipper.", stderr);
     }
+
+    [KernelFact]
+    public async Task AutoFallsBackToProcfsWhenTheProcConnectorIsRefused()
+    {
+        // The kernel ignores proc connector subscriptions from outside the initial user namespace (a container):
+        // backend auto must say so, poll /proc instead, and still report processes.
+        using var config = new TempConfig("""
+            shipper.modules:
+              - module: system
+                datasets: [process]
+                process.procfs.period: 200ms
+            output.console:
+              enabled: true
+            """);
+        var data = Path.Combine(config.Directory, "data");
+        var start = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "--user", "--map-root-user", ShipperBinary, "run", "-e", "-c", config.Path, "--path.data", data, "--disable-watchdog" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var shipper = Process.Start(start)!;
+        try
+        {
+            var stderr = shipper.StandardError.ReadToEndAsync();
+
+            // The first document is the snapshot's: the backend is chosen and polling by then.
+            var first = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.NotNull(first);
+            using var marker = Process.Start("/bin/sleep", "30")!;
+            var started = false;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!started && DateTime.UtcNow < deadline)
+            {
+                var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+                Assert.NotNull(line);
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                started = root.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id
+                          && root.GetProperty("event").GetProperty("action").GetString() == "process_started";
+            }
+
+            marker.Kill();
+            Assert.True(started, "the poller did not report the process started after it");
+            TestEnvironment.Signal(shipper.Id, 15);
+            await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            var log = await stderr;
+            Assert.Equal(0, shipper.ExitCode);
+            Assert.Contains("backend auto chose procfs polling every 200 ms because netlink is not usable", log);
+        }
+        finally
+        {
+            if (!shipper.HasExited)
+            {
+                shipper.Kill(entireProcessTree: true);
+            }
+        }
+    }
 }
