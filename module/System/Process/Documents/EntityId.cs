@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
+using Shipper.Module.System.Process.Hashing;
 using System.Text;
 
 namespace Shipper.Module.System.Process.Documents;
@@ -19,6 +19,7 @@ public sealed class EntityId
 
     private readonly byte[] _buffer;
     private readonly int _hostLength;
+    private readonly Sha256Core _sha256 = new(Sha256Core.Sha256InitialValue);
     private readonly (int Pid, long Start, string? Id)[] _cache = new (int, long, string?)[CacheSlots];
 
     public EntityId(string hostId)
@@ -52,8 +53,12 @@ public sealed class EntityId
 
         BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_hostLength), pid);
         BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_hostLength + 8), nanosWithinSecond);
+        // Our own SHA-256 rather than OpenSSL's: for one 64-byte block the call into OpenSSL costs more than
+        // the hashing (about 1.3 us against 0.3 us per document).
         Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(_buffer, digest);
+        _sha256.Reset();
+        _sha256.Append(_buffer);
+        _sha256.Finish(digest);
         return Convert.ToBase64String(digest[..12]);
     }
 }
