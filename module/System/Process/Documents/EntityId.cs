@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Shipper.Module.System.Process.Hashing;
 using System.Text;
+using Shipper.Module.System.Process.Hashing;
 
 namespace Shipper.Module.System.Process.Documents;
 
@@ -11,16 +11,9 @@ namespace Shipper.Module.System.Process.Documents;
 /// </summary>
 public sealed class EntityId
 {
-    /// <summary>
-    /// Recent ids by (pid, start), direct-mapped. A parent's id is needed again for each of its children (a shell,
-    /// a build, a service manager), and each SHA-256 is a call into OpenSSL: the cache makes those free.
-    /// </summary>
-    private const int CacheSlots = 256;
-
     private readonly byte[] _buffer;
     private readonly int _hostLength;
     private readonly Sha256Core _sha256 = new(Sha256Core.Sha256InitialValue);
-    private readonly (int Pid, long Start, string? Id)[] _cache = new (int, long, string?)[CacheSlots];
 
     public EntityId(string hostId)
     {
@@ -31,19 +24,6 @@ public sealed class EntityId
 
     /// <summary>Not thread-safe: one instance per mapping thread.</summary>
     public string Compute(int pid, long startUnixNanoseconds)
-    {
-        ref var slot = ref _cache[(int)((uint)HashCode.Combine(pid, startUnixNanoseconds) % CacheSlots)];
-        if (slot.Id is not null && slot.Pid == pid && slot.Start == startUnixNanoseconds)
-        {
-            return slot.Id;
-        }
-
-        var id = Hash(pid, startUnixNanoseconds);
-        slot = (pid, startUnixNanoseconds, id);
-        return id;
-    }
-
-    private string Hash(int pid, long startUnixNanoseconds)
     {
         var nanosWithinSecond = startUnixNanoseconds % 1_000_000_000;
         if (nanosWithinSecond < 0)

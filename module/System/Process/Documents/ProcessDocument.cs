@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
-using System.Globalization;
 using System.Text.Json;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Enrichment;

@@ -16,7 +16,6 @@ internal static unsafe partial class ProcfsSyscalls
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int EINTR = 4;
-    public const int EFAULT = 14;
     public const int EACCES = 13;
     public const int EINVAL = 22;
     public const int ENOTTY = 25;

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using Shipper.Module.System.Process.Documents;
 
 namespace Shipper.Tests.Module.System.Process.Documents;
@@ -5,22 +8,29 @@ namespace Shipper.Tests.Module.System.Process.Documents;
 public class EntityIdTests
 {
     [Fact]
-    public void RepeatedAndCollidingInputsGiveTheSameIdsAsAFreshComputation()
+    public void MatchesTheDefinitionForHostIdsOfEveryLength()
     {
-        // Far more distinct (pid, start) pairs than the cache has slots, each asked for several times in a
-        // shuffled order: a cached answer must never be another process's id.
-        const string host = "0b6d4a7c1e3f4a5b9c8d7e6f5a4b3c2d";
-        var cached = new EntityId(host);
-        var inputs = new List<(int Pid, long Start)>();
-        for (var i = 0; i < 2000; i++)
+        // Host ids of 0-130 bytes put the hashed input in one, two or three SHA-256 blocks, across the padding
+        // boundaries; negative and large start times too. The reference is the definition with the platform's
+        // SHA-256.
+        foreach (var length in Enumerable.Range(0, 131))
         {
-            inputs.Add((1000 + (i % 700), 1_700_000_000_000_000_000L + (i * 7_919L)));
+            var host = new string((char)('a' + (length % 26)), length);
+            var entityId = new EntityId(host);
+            foreach (var (pid, start) in new[] { (1, 0L), (4_194_303, 1_764_000_000_123_456_789L), (77, -1L) })
+            {
+                Assert.Equal(Reference(host, pid, start), entityId.Compute(pid, start));
+            }
         }
+    }
 
-        var order = inputs.Concat(inputs).Concat(inputs).OrderBy(_ => Random.Shared.Next()).ToList();
-        foreach (var (pid, start) in order)
-        {
-            Assert.Equal(new EntityId(host).Compute(pid, start), cached.Compute(pid, start));
-        }
+    private static string Reference(string host, int pid, long start)
+    {
+        var nanos = ((start % 1_000_000_000) + 1_000_000_000) % 1_000_000_000;
+        var input = new byte[Encoding.UTF8.GetByteCount(host) + 16];
+        Encoding.UTF8.GetBytes(host, input);
+        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(input.Length - 16), pid);
+        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(input.Length - 8), nanos);
+        return Convert.ToBase64String(SHA256.HashData(input)[..12]);
     }
 }
