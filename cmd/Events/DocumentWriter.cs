@@ -183,10 +183,14 @@ public sealed class DocumentWriter
     /// <summary>RFC 3339 UTC with milliseconds, as beats write @timestamp.</summary>
     public static void WriteTimestamp(Utf8JsonWriter writer, DateTime timestamp)
     {
-        Span<byte> buffer = stackalloc byte[32];
+        Span<byte> buffer = stackalloc byte[40];
         var utc = timestamp.Kind == DateTimeKind.Local ? timestamp.ToUniversalTime() : timestamp;
-        utc.TryFormat(buffer, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        writer.WriteStringValue(buffer[..written]);
+
+        // "O" (yyyy-MM-ddTHH:mm:ss.fffffff…) is formatted without parsing a pattern, unlike a custom format
+        // string, once per document: keep its first 23 characters (milliseconds) and mark the time UTC.
+        utc.TryFormat(buffer, out _, "O", System.Globalization.CultureInfo.InvariantCulture);
+        buffer[23] = (byte)'Z';
+        writer.WriteStringValue(buffer[..24]);
     }
 
     private static byte[] Encode(Action<Utf8JsonWriter> write)

@@ -19,7 +19,8 @@ public static class Rfc3339
         }
 
         var time = DateTime.UnixEpoch.AddSeconds(seconds);
-        if (!time.TryFormat(destination, out var written, "yyyy-MM-dd'T'HH:mm:ss", null) || written != 19)
+        // "s" is yyyy-MM-ddTHH:mm:ss, formatted without parsing a custom pattern.
+        if (!time.TryFormat(destination, out var written, "s", null) || written != 19)
         {
             throw new ArgumentException("destination too small for an RFC 3339 time", nameof(destination));
         }
