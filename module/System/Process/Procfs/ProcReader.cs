@@ -454,8 +454,7 @@ public sealed unsafe class ProcReader : IDisposable
 
         if (gone != 0)
         {
-            Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", gone);
-            Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", gone);
+            FailIdentity(sample, gone, ref failures, ref gone);
             return true;
         }
 
@@ -472,16 +471,7 @@ public sealed unsafe class ProcReader : IDisposable
 
         if (pidfd < 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
-            if (!IsGone(errno))
-            {
-                _pidfdInfo = false;
-                return false;
-            }
-
-            Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
-            Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
-            return true;
+            return PidfdCallFailed(sample, Marshal.GetLastPInvokeError(), ref failures, ref gone);
         }
 
         try
@@ -489,32 +479,15 @@ public sealed unsafe class ProcReader : IDisposable
             var info = new ProcfsSyscalls.PidfdInfo { Mask = ProcfsSyscalls.PIDFD_INFO_CREDS };
             if (ProcfsSyscalls.Ioctl(pidfd, ProcfsSyscalls.PIDFD_GET_INFO, &info) != 0 || (info.Mask & ProcfsSyscalls.PIDFD_INFO_CREDS) == 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (!IsGone(errno))
-                {
-                    _pidfdInfo = false; // before Linux 6.13: ENOTTY or EINVAL
-                    return false;
-                }
-
-                Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
-                Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
-                return true;
+                // Before Linux 6.13 the kernel answers ENOTTY or EINVAL.
+                return PidfdCallFailed(sample, Marshal.GetLastPInvokeError(), ref failures, ref gone);
             }
 
             var header = new ProcfsSyscalls.CapHeader { Version = ProcfsSyscalls.CapabilityVersion3, Pid = sample.Pid };
             var caps = stackalloc ProcfsSyscalls.CapData[2];
             if (ProcfsSyscalls.CapGet(&header, caps) != 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (!IsGone(errno))
-                {
-                    _pidfdInfo = false;
-                    return false;
-                }
-
-                Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
-                Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
-                return true;
+                return PidfdCallFailed(sample, Marshal.GetLastPInvokeError(), ref failures, ref gone);
             }
 
             sample.Uids = [info.RealUid, info.EffectiveUid, info.SavedUid, info.FsUid];
@@ -528,6 +501,29 @@ public sealed unsafe class ProcReader : IDisposable
         {
             ProcfsSyscalls.Close(pidfd);
         }
+    }
+
+    /// <summary>
+    /// A call on the pidfd path failed: a process that is gone is an answer (ids, capabilities and namespace are
+    /// missing; true), anything else means this kernel or a policy lacks the call (stop using the path for good;
+    /// false, so the caller reads the files).
+    /// </summary>
+    private bool PidfdCallFailed(ProcessSample sample, int errno, ref ProcReadFailures failures, ref int gone)
+    {
+        if (!IsGone(errno))
+        {
+            _pidfdInfo = false;
+            return false;
+        }
+
+        FailIdentity(sample, errno, ref failures, ref gone);
+        return true;
+    }
+
+    private void FailIdentity(ProcessSample sample, int errno, ref ProcReadFailures failures, ref int gone)
+    {
+        Fail(sample, ref failures, ref gone, ProcReadFailures.Status, "status", errno);
+        Fail(sample, ref failures, ref gone, ProcReadFailures.Namespace, "ns/mnt", errno);
     }
 
     private void ReadMountNamespaceFromPidfd(int pidfd, ProcessSample sample, ref ProcReadFailures failures, ref int gone)
