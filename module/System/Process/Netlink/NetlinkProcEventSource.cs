@@ -14,11 +14,20 @@ namespace Shipper.Module.System.Process.Netlink;
 /// anything slower than memory: a full queue drops and counts; lost kernel messages (socket overflow, sequence
 /// gaps) are counted in <c>process.lost</c> and announced with <see cref="ProcessObservation.Loss"/> so the
 /// tracker resynchronises from /proc. The hot path does not log and allocates only the sample it hands over.
+/// Where the kernel filters (6.6+), exits come on a second socket that the reader drains now and then rather
+/// than waking for each (<see cref="NetlinkSourceOptions.DeferExits"/>); they are merged back in kernel
+/// timestamp order, after the fork and exec of the same process.
 /// </summary>
 public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 {
     /// <summary>How long a recv may block: bounds shutdown latency and how often idle drop checks run.</summary>
-    private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// How often the exit socket is drained while other events keep the reader awake; when they do not, it is
+    /// drained at each receive timeout. Either way an exit reaches the tracker well within its hold time.
+    /// </summary>
+    public const int ExitDrainIntervalMs = 20;
 
     /// <summary>SO_MEMINFO costs a syscall; checking every N datagrams bounds how late a silent drop is noticed.</summary>
     private const int DropCheckInterval = 256;
@@ -37,6 +46,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private readonly ManualResetEventSlim _resume = new(true);
 
     private NetlinkSocket? _socket;
+    private NetlinkSocket? _exitSocket;
+    private long _exitDropsBaseline;
+    private long _lastExitDrain;
+    private bool _drainingExits; // the message being handled came from the exit socket
+    private readonly Queue<ProcConnectorEvent> _pendingExits = new();
     private Thread? _thread;
     private CancellationTokenRegistration _cancellation;
     private volatile bool _stopping;
@@ -101,6 +115,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>Our socket's netlink port id (0 before <see cref="Start"/>).</summary>
     internal uint PortId => _socket?.PortId ?? 0;
 
+    /// <summary>Whether exits come on their own socket, drained every <see cref="ExitDrainIntervalMs"/> ms.</summary>
+    public bool DefersExits => _exitSocket is not null;
+
     /// <summary>Whether per-CPU sequence gaps are counted as loss (only without the kernel-side filter).</summary>
     public bool TracksSequences => Subscription == ProcConnectorSubscription.Classic;
 
@@ -134,6 +151,8 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             // A failed start leaves nothing open, so a caller falling back to procfs need not dispose first.
             _socket.Dispose();
             _socket = null;
+            _exitSocket?.Dispose();
+            _exitSocket = null;
             Subscription = ProcConnectorSubscription.None;
             throw;
         }
@@ -146,6 +165,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         _logger.Info($"process: netlink proc connector open: {Subscription.ToString().ToLowerInvariant()} subscription, " +
                      $"receive buffer {ReceiveBufferBytes} bytes{(forced ? "" : " (SO_RCVBUF, capped by net.core.rmem_max)")}, " +
                      $"reader {(IsRealtime ? $"SCHED_FIFO {_options.RealtimePriority}" : "normal priority")}, " +
+                     $"{(DefersExits ? $"exits on a second socket read every {ExitDrainIntervalMs} ms, " : "")}" +
                      $"loss detection: socket drops{(TracksSequences ? " + sequence gaps" : "")}");
     }
 
@@ -169,6 +189,13 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_IGNORE, null, ++_controlSequence, 0, _socket.PortId);
             _socket.Send(_controlBuffer.AsSpan(0, length));
             _socket.Dispose();
+        }
+
+        if (_exitSocket is not null)
+        {
+            var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_IGNORE, null, ++_controlSequence, 0, _exitSocket.PortId);
+            _exitSocket.Send(_controlBuffer.AsSpan(0, length));
+            _exitSocket.Dispose();
         }
 
         _cancellation.Dispose();
@@ -206,7 +233,16 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             // without answering. Once acknowledged, narrow the filter (that request's ack is filtered out).
             if (Request(NetlinkCodec.AllEvents, TimeSpan.FromMilliseconds(500)))
             {
-                SendControl(NetlinkCodec.PROC_CN_MCAST_LISTEN, NetlinkCodec.WantedEvents, 0);
+                // The exit socket listens before this one stops taking exits, so none falls in between. One that
+                // happens meanwhile comes on both: harmless, as it predates the start-up snapshot (and the tracker
+                // ignores a repeated exit anyway).
+                if (_options.DeferExits)
+                {
+                    OpenExitSocket();
+                }
+
+                var wanted = NetlinkCodec.WantedEvents & ~(DefersExits ? (uint)ProcEventType.Exit : 0);
+                SendControl(NetlinkCodec.PROC_CN_MCAST_LISTEN, wanted, 0);
                 Subscription = ProcConnectorSubscription.Filtered;
                 return;
             }
@@ -222,6 +258,37 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                                    "(we must run in the initial user and pid namespace, and the kernel needs CONFIG_PROC_EVENTS)");
     }
 
+    /// <summary>
+    /// A second socket that takes only exits. The filter is in place when send returns (the kernel handles the
+    /// request in our call), and the main socket's probe already showed that this kernel filters, so no
+    /// acknowledgement is needed (a filter without PROC_EVENT_NONE would hide it anyway). If it cannot be set up,
+    /// exits stay on the main socket.
+    /// </summary>
+    private void OpenExitSocket()
+    {
+        NetlinkSocket socket;
+        try
+        {
+            socket = NetlinkSocket.Open();
+        }
+        catch (NetlinkException)
+        {
+            return;
+        }
+
+        socket.SetReceiveBuffer(_options.ReceiveBuffer, out _);
+        var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_LISTEN, (uint)ProcEventType.Exit, ++_controlSequence, 0, socket.PortId);
+        if (socket.Send(_controlBuffer.AsSpan(0, length)) != 0)
+        {
+            socket.Dispose();
+            return;
+        }
+
+        _exitDropsBaseline = socket.ReadDrops() ?? 0;
+        _lastExitDrain = Environment.TickCount64;
+        _exitSocket = socket;
+    }
+
     /// <summary>Sends LISTEN and receives (handling any events that arrive meanwhile) until our acknowledgement.</summary>
     private bool Request(uint? filter, TimeSpan timeout)
     {
@@ -231,7 +298,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (!_ackSeen && Environment.TickCount64 < deadline)
         {
-            ReceiveOnce();
+            ReceiveOnce(_socket!, wait: true);
         }
 
         _awaitedAck = 0;
@@ -269,7 +336,16 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                     continue;
                 }
 
-                ReceiveOnce();
+                ReceiveOnce(_socket!, wait: true);
+                if (_exitSocket is not null && Environment.TickCount64 - _lastExitDrain >= ExitDrainIntervalMs)
+                {
+                    DrainExits();
+                }
+            }
+
+            if (_exitSocket is not null)
+            {
+                DrainExits();
             }
 
             _queue.Complete();
@@ -311,14 +387,22 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                      "may then be reported without command line or executable)");
     }
 
-    private void ReceiveOnce()
+    /// <summary>
+    /// Receives and handles one datagram; false when there was none (an error, a timeout, or with
+    /// <paramref name="wait"/> false an empty queue).
+    /// </summary>
+    private bool ReceiveOnce(NetlinkSocket socket, bool wait)
     {
         _queue.TryFlushLoss();
-        var n = _socket!.Receive(_receiveBuffer, out var sender, out var errno);
+        var n = socket.Receive(_receiveBuffer, out var sender, out var errno, wait);
         if (n < 0)
         {
-            HandleReceiveError(errno);
-            return;
+            if (wait || errno != NetlinkSyscalls.EAGAIN)
+            {
+                HandleReceiveError(errno);
+            }
+
+            return false;
         }
 
         _consecutiveErrors = 0;
@@ -326,13 +410,13 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         {
             // Only the kernel (port 0) may speak on this group; anything else is forged or misrouted.
             Metrics.Foreign.Increment();
-            return;
+            return true;
         }
 
         if (n > _receiveBuffer.Length)
         {
             Metrics.Malformed.Increment();
-            return;
+            return true;
         }
 
         ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, n);
@@ -367,6 +451,50 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         _queue.TryFlushLoss();
+        return true;
+    }
+
+    /// <summary>
+    /// Takes every exit the exit socket holds, then what the main socket holds: a process's fork and exec reach
+    /// the main socket before its exit reaches this one, so once both are read each exit can be put after them
+    /// (<see cref="FlushExits"/> merges by kernel timestamp).
+    /// </summary>
+    private void DrainExits()
+    {
+        _lastExitDrain = Environment.TickCount64;
+        _drainingExits = true;
+        try
+        {
+            while (ReceiveOnce(_exitSocket!, wait: false))
+            {
+            }
+        }
+        finally
+        {
+            _drainingExits = false;
+        }
+
+        if (_pendingExits.Count == 0)
+        {
+            return;
+        }
+
+        while (ReceiveOnce(_socket!, wait: false))
+        {
+        }
+
+        FlushExits(ulong.MaxValue);
+    }
+
+    /// <summary>Hands on the pending exits that happened before <paramref name="beforeNs"/> (CLOCK_MONOTONIC).</summary>
+    private void FlushExits(ulong beforeNs)
+    {
+        while (_pendingExits.TryPeek(out var exit) && exit.TimestampNs < beforeNs)
+        {
+            _pendingExits.Dequeue();
+            _reader.Release(exit.ProcessPid);
+            Enqueue(new ProcessObservation(exit, null, 0));
+        }
     }
 
     private void HandleReceiveError(int errno)
@@ -443,10 +571,18 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         ProcessSample? sample = null;
         if (e.Type == ProcEventType.Exit)
         {
+            if (_drainingExits)
+            {
+                _pendingExits.Enqueue(e);
+                return;
+            }
+
             _reader.Release(e.ProcessPid);
         }
         else
         {
+            FlushExits(e.TimestampNs);
+
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
             ProcReadFailures failures;
             sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
@@ -474,7 +610,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private void CheckDrops(bool overflowReported)
     {
         _sinceDropCheck = 0;
-        if (_dropsAvailable && _socket!.ReadDrops() is { } drops)
+        if (_dropsAvailable && ReadDrops() is { } drops)
         {
             var delta = drops - _dropsBaseline - _socketDrops;
             if (delta > 0)
@@ -491,6 +627,22 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         UpdateKernelLoss();
+    }
+
+    /// <summary>Drops of both sockets since they opened, offset by the main socket's baseline.</summary>
+    private long? ReadDrops()
+    {
+        if (_socket!.ReadDrops() is not { } drops)
+        {
+            return null;
+        }
+
+        if (_exitSocket?.ReadDrops() is { } exitDrops)
+        {
+            drops += exitDrops - _exitDropsBaseline;
+        }
+
+        return drops;
     }
 
     /// <summary>

@@ -111,16 +111,18 @@ public sealed unsafe class NetlinkSocket : IDisposable
 
     /// <summary>
     /// One datagram into <paramref name="buffer"/>. Returns its full length (may exceed the buffer: MSG_TRUNC),
-    /// or -1 with <paramref name="errno"/> set. <paramref name="senderPortId"/> is 0 for the kernel.
+    /// or -1 with <paramref name="errno"/> set. <paramref name="senderPortId"/> is 0 for the kernel. With
+    /// <paramref name="wait"/> false it returns at once, with EAGAIN when nothing is queued.
     /// </summary>
-    public int Receive(Span<byte> buffer, out uint senderPortId, out int errno)
+    public int Receive(Span<byte> buffer, out uint senderPortId, out int errno, bool wait = true)
     {
+        var flags = NetlinkSyscalls.MSG_TRUNC | (wait ? 0 : NetlinkSyscalls.MSG_DONTWAIT);
         NetlinkSyscalls.SockAddrNetlink from = default;
         var fromLength = sizeof(NetlinkSyscalls.SockAddrNetlink);
         nint n;
         fixed (byte* p = buffer)
         {
-            n = NetlinkSyscalls.RecvFrom(_fd, p, buffer.Length, NetlinkSyscalls.MSG_TRUNC, &from, &fromLength);
+            n = NetlinkSyscalls.RecvFrom(_fd, p, buffer.Length, flags, &from, &fromLength);
         }
 
         if (n < 0)

@@ -19,6 +19,7 @@ internal static unsafe partial class NetlinkSyscalls
     public const int SO_RCVBUFFORCE = 33;
     public const int SO_MEMINFO = 55;
     public const int MSG_TRUNC = 0x20;
+    public const int MSG_DONTWAIT = 0x40;
     public const int SCHED_FIFO = 1;
 
     public const int EPERM = 1;

@@ -221,6 +221,7 @@ public class NetlinkProcEventSourceTests
         using (var filtered = Open())
         {
             Assert.Equal(ProcConnectorSubscription.Filtered, filtered.Subscription);
+            Assert.True(filtered.DefersExits);
             Assert.False(filtered.TracksSequences);
             Assert.True(filtered.ReceiveBufferForced);
             Assert.Equal(2 * NetlinkSourceOptions.DefaultReceiveBuffer, filtered.ReceiveBufferBytes);
@@ -228,9 +229,50 @@ public class NetlinkProcEventSourceTests
 
         using var classic = Open(new NetlinkSourceOptions { KernelFilter = false });
         Assert.Equal(ProcConnectorSubscription.Classic, classic.Subscription);
+        Assert.False(classic.DefersExits); // without the filter a second socket would get every event again
         Assert.True(classic.TracksSequences);
         using var child = ChildProcess.Start("/bin/true");
         WaitForExit(classic, child.Pid);
+    }
+
+    [KernelFact]
+    public void DefersExitsToTheirOwnSocketAndStillPutsEachAfterItsForkAndExec()
+    {
+        foreach (var defer in new[] { true, false })
+        {
+            using var source = Open(new NetlinkSourceOptions { DeferExits = defer });
+            Assert.Equal(defer, source.DefersExits);
+
+            // 200 children, each fork + exec + exit within a millisecond or so: the exits wait on the exit socket
+            // while the forks and execs of later children arrive; each must still come after its own fork and exec.
+            using var loop = ChildProcess.Start("/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done");
+            var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == loop.Pid));
+
+            var children = seen.Where(o => o.Event.Type == ProcEventType.Fork && o.Event.ParentTgid == loop.Pid).Select(o => o.Event.Tgid).ToList();
+            Assert.True(children.Count == 200, $"defer={defer}: {children.Count} forks seen");
+            foreach (var pid in children)
+            {
+                var order = seen.Select((o, i) => (o, i)).Where(x => x.o.Event.Tgid == pid).Select(x => (x.o.Event.Type, x.i)).ToList();
+                Assert.True(order.Select(x => x.Type).SequenceEqual([ProcEventType.Fork, ProcEventType.Exec, ProcEventType.Exit]),
+                    $"defer={defer}: pid {pid} came as {string.Join(", ", order.Select(x => x.Type))}");
+            }
+
+            // Exits of the loop's children came before the loop's own exit, which came after its fork.
+            var loopExit = seen.FindIndex(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == loop.Pid);
+            Assert.All(children, pid => Assert.True(seen.FindIndex(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid) < loopExit));
+            Assert.Equal(0, source.Metrics.Lost.Value);
+        }
+    }
+
+    [KernelFact]
+    public void ReportsAnExitWhileNothingElseHappens()
+    {
+        // A lone exit waits on the exit socket for at most a receive timeout, not for the next fork or exec.
+        using var source = Open();
+        using var child = ChildProcess.Start("/bin/sleep", "30");
+        NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == child.Pid));
+        child.Kill();
+        Assert.Equal(ProcEventType.Exit, WaitForExit(source, child.Pid).Event.Type);
     }
 
     [KernelFact]
