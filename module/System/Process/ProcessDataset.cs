@@ -82,6 +82,7 @@ public sealed class ProcessDataset : IDataset
         using var tracker = new ProcessTracker(source, snapshot, Settings, _context.Time, _metrics, _log, reports.Writer)
         {
             Coalescing = Coalescing,
+            ForkStartClock = BootClock.Shared,
         };
         var mapper = new ProcessDocumentMapper(
             _context.HostId,

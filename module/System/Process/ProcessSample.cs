@@ -65,4 +65,19 @@ public sealed class ProcessSample
     public bool IsKernelThread => (Flags & KernelThreadFlag) != 0;
 
     public void AddError(string error) => (Errors ??= new List<string>(1)).Add(error);
+
+    /// <summary>What a <c>stat</c>-only read of this process would have given (<see cref="StatOnly"/>), without the errors.</summary>
+    public ProcessSample StatView() => new()
+    {
+        Pid = Pid,
+        ParentPid = ParentPid,
+        Name = Name,
+        State = State,
+        ProcessGroupId = ProcessGroupId,
+        SessionId = SessionId,
+        TtyNr = TtyNr,
+        Flags = Flags,
+        StartTimeTicks = StartTimeTicks,
+        StatOnly = true,
+    };
 }

@@ -26,7 +26,7 @@ public sealed class ProcessDocumentMapper
     public ProcessDocument Map(ProcessReport report)
     {
         var facts = report.Facts;
-        long? start = facts.StatKnown ? _clock.ToUnixNanoseconds(facts.StartTimeTicks) : null;
+        long? start = facts.StartKnown ? _clock.ToUnixNanoseconds(facts.StartTimeTicks) : null;
         var parent = report.Parent;
         long? parentStart = parent is { StartKnown: true } ? _clock.ToUnixNanoseconds(parent.StartTimeTicks) : null;
         var document = new ProcessDocument

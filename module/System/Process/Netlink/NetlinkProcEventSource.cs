@@ -14,20 +14,22 @@ namespace Shipper.Module.System.Process.Netlink;
 /// anything slower than memory: a full queue drops and counts; lost kernel messages (socket overflow, sequence
 /// gaps) are counted in <c>process.lost</c> and announced with <see cref="ProcessObservation.Loss"/> so the
 /// tracker resynchronises from /proc. The hot path does not log and allocates only the sample it hands over.
-/// Where the kernel filters (6.6+), exits come on a second socket that the reader drains now and then rather
-/// than waking for each (<see cref="NetlinkSourceOptions.DeferExits"/>); they are merged back in kernel
-/// timestamp order, after the fork and exec of the same process.
+/// Where the kernel filters (6.6+), forks and exits come on a second socket that the reader drains when it wakes
+/// for anything else, and at least every receive timeout, rather than waking for each
+/// (<see cref="NetlinkSourceOptions.DeferExits"/>, <see cref="NetlinkSourceOptions.DeferForks"/>). They are merged
+/// back in kernel timestamp order, so each process's fork, exec and exit stay in order. A child that execs is
+/// read once, at the exec, for both events; one that does not is read when its fork is drained.
 /// </summary>
 public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 {
     /// <summary>How long a recv may block: bounds shutdown latency and how often idle drop checks run.</summary>
-    private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// How often the exit socket is drained while other events keep the reader awake; when they do not, it is
-    /// drained at each receive timeout. Either way an exit reaches the tracker well within its hold time.
+    /// How often the deferred socket is drained at the latest while execs keep the reader awake (each exec drains
+    /// it anyway when forks are deferred); when nothing does, it is drained at each receive timeout (50 ms).
     /// </summary>
-    public const int ExitDrainIntervalMs = 20;
+    public const int DrainIntervalMs = 20;
 
     /// <summary>SO_MEMINFO costs a syscall; checking every N datagrams bounds how late a silent drop is noticed.</summary>
     private const int DropCheckInterval = 256;
@@ -40,17 +42,25 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
     // Proc connector datagrams are ~76 bytes (one message each); 64 KiB leaves room for any future batching.
     private readonly byte[] _receiveBuffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+
+    // The deferred socket is drained while a main-socket datagram is still being decoded: its own buffer, in
+    // slots for recvmmsg (a proc connector datagram is under 100 bytes).
+    private const int DeferredSlot = 1024;
+    private const int DeferredSlots = 64;
+    private readonly byte[] _deferredBuffer = GC.AllocateUninitializedArray<byte>(DeferredSlot * DeferredSlots, pinned: true);
+    private readonly int[] _deferredLengths = new int[DeferredSlots];
+    private readonly uint[] _deferredSenders = new uint[DeferredSlots];
     private readonly byte[] _controlBuffer = new byte[64];
     private readonly ManualResetEventSlim _started = new();
     private readonly ManualResetEventSlim _paused = new();
     private readonly ManualResetEventSlim _resume = new(true);
 
     private NetlinkSocket? _socket;
-    private NetlinkSocket? _exitSocket;
-    private long _exitDropsBaseline;
-    private long _lastExitDrain;
-    private bool _drainingExits; // the message being handled came from the exit socket
-    private readonly Queue<ProcConnectorEvent> _pendingExits = new();
+    private NetlinkSocket? _deferredSocket;
+    private long _deferredDropsBaseline;
+    private long _lastDrain;
+    private bool _draining; // the message being handled came from the deferred socket
+    private readonly Queue<ProcConnectorEvent> _pending = new();
     private Thread? _thread;
     private CancellationTokenRegistration _cancellation;
     private volatile bool _stopping;
@@ -115,8 +125,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>Our socket's netlink port id (0 before <see cref="Start"/>).</summary>
     internal uint PortId => _socket?.PortId ?? 0;
 
-    /// <summary>Whether exits come on their own socket, drained every <see cref="ExitDrainIntervalMs"/> ms.</summary>
-    public bool DefersExits => _exitSocket is not null;
+    /// <summary>Whether exits come on the deferred socket instead of waking the reader.</summary>
+    public bool DefersExits => _deferredSocket is not null;
+
+    /// <summary>Whether forks come on the deferred socket too (then a child that execs is read once, at the exec).</summary>
+    public bool DefersForks { get; private set; }
 
     /// <summary>Whether per-CPU sequence gaps are counted as loss (only without the kernel-side filter).</summary>
     public bool TracksSequences => Subscription == ProcConnectorSubscription.Classic;
@@ -151,8 +164,8 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             // A failed start leaves nothing open, so a caller falling back to procfs need not dispose first.
             _socket.Dispose();
             _socket = null;
-            _exitSocket?.Dispose();
-            _exitSocket = null;
+            _deferredSocket?.Dispose();
+            _deferredSocket = null;
             Subscription = ProcConnectorSubscription.None;
             throw;
         }
@@ -165,7 +178,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         _logger.Info($"process: netlink proc connector open: {Subscription.ToString().ToLowerInvariant()} subscription, " +
                      $"receive buffer {ReceiveBufferBytes} bytes{(forced ? "" : " (SO_RCVBUF, capped by net.core.rmem_max)")}, " +
                      $"reader {(IsRealtime ? $"SCHED_FIFO {_options.RealtimePriority}" : "normal priority")}, " +
-                     $"{(DefersExits ? $"exits on a second socket read every {ExitDrainIntervalMs} ms, " : "")}" +
+                     $"{(DefersExits ? $"{(DefersForks ? "forks and exits" : "exits")} on a second socket read when the reader wakes, " : "")}" +
                      $"loss detection: socket drops{(TracksSequences ? " + sequence gaps" : "")}");
     }
 
@@ -191,11 +204,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             _socket.Dispose();
         }
 
-        if (_exitSocket is not null)
+        if (_deferredSocket is not null)
         {
-            var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_IGNORE, null, ++_controlSequence, 0, _exitSocket.PortId);
-            _exitSocket.Send(_controlBuffer.AsSpan(0, length));
-            _exitSocket.Dispose();
+            var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_IGNORE, null, ++_controlSequence, 0, _deferredSocket.PortId);
+            _deferredSocket.Send(_controlBuffer.AsSpan(0, length));
+            _deferredSocket.Dispose();
         }
 
         _cancellation.Dispose();
@@ -233,15 +246,15 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             // without answering. Once acknowledged, narrow the filter (that request's ack is filtered out).
             if (Request(NetlinkCodec.AllEvents, TimeSpan.FromMilliseconds(500)))
             {
-                // The exit socket listens before this one stops taking exits, so none falls in between. One that
-                // happens meanwhile comes on both: harmless, as it predates the start-up snapshot (and the tracker
-                // ignores a repeated exit anyway).
+                // The deferred socket listens before this one stops taking its events, so none falls in between.
+                // One that happens meanwhile comes on both: harmless, as it predates the start-up snapshot (whose
+                // scan the tracker takes as already showing it), and the tracker ignores a repeated exit anyway.
                 if (_options.DeferExits)
                 {
-                    OpenExitSocket();
+                    OpenDeferredSocket();
                 }
 
-                var wanted = NetlinkCodec.WantedEvents & ~(DefersExits ? (uint)ProcEventType.Exit : 0);
+                var wanted = NetlinkCodec.WantedEvents & ~(DefersExits ? DeferredEvents : 0);
                 SendControl(NetlinkCodec.PROC_CN_MCAST_LISTEN, wanted, 0);
                 Subscription = ProcConnectorSubscription.Filtered;
                 return;
@@ -258,13 +271,16 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                                    "(we must run in the initial user and pid namespace, and the kernel needs CONFIG_PROC_EVENTS)");
     }
 
+    /// <summary>Events of the deferred socket: exits, and forks unless every fork must be read in full at once.</summary>
+    private uint DeferredEvents => (uint)ProcEventType.Exit | (DefersForks ? (uint)ProcEventType.Fork : 0);
+
     /// <summary>
-    /// A second socket that takes only exits. The filter is in place when send returns (the kernel handles the
-    /// request in our call), and the main socket's probe already showed that this kernel filters, so no
-    /// acknowledgement is needed (a filter without PROC_EVENT_NONE would hide it anyway). If it cannot be set up,
-    /// exits stay on the main socket.
+    /// A second socket for the events that need no /proc read right away. The filter is in place when send
+    /// returns (the kernel handles the request in our call), and the main socket's probe already showed that this
+    /// kernel filters, so no acknowledgement is needed (a filter without PROC_EVENT_NONE would hide it anyway). If
+    /// it cannot be set up, every event stays on the main socket.
     /// </summary>
-    private void OpenExitSocket()
+    private void OpenDeferredSocket()
     {
         NetlinkSocket socket;
         try
@@ -277,16 +293,18 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         socket.SetReceiveBuffer(_options.ReceiveBuffer, out _);
-        var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_LISTEN, (uint)ProcEventType.Exit, ++_controlSequence, 0, socket.PortId);
+        DefersForks = _options.DeferForks && !_options.FullSampleOnFork;
+        var length = NetlinkCodec.WriteControl(_controlBuffer, NetlinkCodec.PROC_CN_MCAST_LISTEN, DeferredEvents, ++_controlSequence, 0, socket.PortId);
         if (socket.Send(_controlBuffer.AsSpan(0, length)) != 0)
         {
             socket.Dispose();
+            DefersForks = false;
             return;
         }
 
-        _exitDropsBaseline = socket.ReadDrops() ?? 0;
-        _lastExitDrain = Environment.TickCount64;
-        _exitSocket = socket;
+        _deferredDropsBaseline = socket.ReadDrops() ?? 0;
+        _lastDrain = Environment.TickCount64;
+        _deferredSocket = socket;
     }
 
     /// <summary>Sends LISTEN and receives (handling any events that arrive meanwhile) until our acknowledgement.</summary>
@@ -337,15 +355,15 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                 }
 
                 ReceiveOnce(_socket!, wait: true);
-                if (_exitSocket is not null && Environment.TickCount64 - _lastExitDrain >= ExitDrainIntervalMs)
+                if (_deferredSocket is not null && (_pending.Count > 0 || Environment.TickCount64 - _lastDrain >= DrainIntervalMs))
                 {
-                    DrainExits();
+                    CatchUp();
                 }
             }
 
-            if (_exitSocket is not null)
+            if (_deferredSocket is not null)
             {
-                DrainExits();
+                CatchUp();
             }
 
             _queue.Complete();
@@ -405,21 +423,27 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             return false;
         }
 
+        HandleDatagram(_receiveBuffer.AsSpan(), n, sender);
+        return true;
+    }
+
+    private void HandleDatagram(ReadOnlySpan<byte> buffer, int n, uint sender)
+    {
         _consecutiveErrors = 0;
         if (sender != 0)
         {
             // Only the kernel (port 0) may speak on this group; anything else is forged or misrouted.
             Metrics.Foreign.Increment();
-            return true;
+            return;
         }
 
-        if (n > _receiveBuffer.Length)
+        if (n > buffer.Length)
         {
             Metrics.Malformed.Increment();
-            return true;
+            return;
         }
 
-        ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, n);
+        var datagram = buffer[..n];
         while (true)
         {
             var status = NetlinkCodec.DecodeNext(ref datagram, out var message);
@@ -451,30 +475,17 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         }
 
         _queue.TryFlushLoss();
-        return true;
     }
 
     /// <summary>
-    /// Takes every exit the exit socket holds, then what the main socket holds: a process's fork and exec reach
-    /// the main socket before its exit reaches this one, so once both are read each exit can be put after them
-    /// (<see cref="FlushExits"/> merges by kernel timestamp).
+    /// Takes every event the deferred socket holds, then what the main socket holds: a process's fork and exec
+    /// reach their sockets before its exit does, so once both are read each pending event can be put in its
+    /// place (<see cref="FlushPending"/> merges by kernel timestamp) and the rest handed on.
     /// </summary>
-    private void DrainExits()
+    private void CatchUp()
     {
-        _lastExitDrain = Environment.TickCount64;
-        _drainingExits = true;
-        try
-        {
-            while (ReceiveOnce(_exitSocket!, wait: false))
-            {
-            }
-        }
-        finally
-        {
-            _drainingExits = false;
-        }
-
-        if (_pendingExits.Count == 0)
+        DrainDeferred();
+        if (_pending.Count == 0)
         {
             return;
         }
@@ -483,17 +494,68 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         {
         }
 
-        FlushExits(ulong.MaxValue);
+        FlushPending(ulong.MaxValue, null);
     }
 
-    /// <summary>Hands on the pending exits that happened before <paramref name="beforeNs"/> (CLOCK_MONOTONIC).</summary>
-    private void FlushExits(ulong beforeNs)
+    private void DrainDeferred()
     {
-        while (_pendingExits.TryPeek(out var exit) && exit.TimestampNs < beforeNs)
+        _lastDrain = Environment.TickCount64;
+        _draining = true;
+        try
         {
-            _pendingExits.Dequeue();
-            _reader.Release(exit.ProcessPid);
-            Enqueue(new ProcessObservation(exit, null, 0));
+            // One call per up to 64 datagrams; a short batch means the queue is empty.
+            int count;
+            do
+            {
+                count = _deferredSocket!.ReceiveMany(_deferredBuffer, DeferredSlot, _deferredLengths, _deferredSenders, out var errno);
+                if (count < 0)
+                {
+                    HandleReceiveError(errno);
+                    break;
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    HandleDatagram(_deferredBuffer.AsSpan(i * DeferredSlot, DeferredSlot), _deferredLengths[i], _deferredSenders[i]);
+                }
+            }
+            while (count == DeferredSlots);
+        }
+        finally
+        {
+            _draining = false;
+        }
+    }
+
+    /// <summary>
+    /// Hands on the pending forks and exits that happened before <paramref name="beforeNs"/> (CLOCK_MONOTONIC). A
+    /// fork of the process <paramref name="exec"/> was just read for takes its stat from that read; any other
+    /// fork is read now (the child has not exec'd yet, or never will).
+    /// </summary>
+    private void FlushPending(ulong beforeNs, ProcessSample? exec)
+    {
+        while (_pending.TryPeek(out var e) && e.TimestampNs < beforeNs)
+        {
+            _pending.Dequeue();
+            if (e.Type == ProcEventType.Exit)
+            {
+                _reader.Release(e.ProcessPid);
+                Enqueue(new ProcessObservation(e, null, 0));
+                continue;
+            }
+
+            ProcessSample sample;
+            if (exec is not null && exec.Pid == e.ProcessPid && exec.State != '\0')
+            {
+                sample = exec.StatView();
+            }
+            else
+            {
+                sample = _reader.ReadStatOnly(e.ProcessPid, out var failures, holdOpen: true);
+                Metrics.Enrichment.Count(failures);
+            }
+
+            Enqueue(new ProcessObservation(e, sample, 0));
         }
     }
 
@@ -568,21 +630,19 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             return;
         }
 
+        if (_draining)
+        {
+            _pending.Enqueue(e);
+            return;
+        }
+
         ProcessSample? sample = null;
         if (e.Type == ProcEventType.Exit)
         {
-            if (_drainingExits)
-            {
-                _pendingExits.Enqueue(e);
-                return;
-            }
-
             _reader.Release(e.ProcessPid);
         }
         else
         {
-            FlushExits(e.TimestampNs);
-
             // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
             ProcReadFailures failures;
             sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
@@ -592,6 +652,18 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
             {
                 Metrics.Enrichment.Zombies.Increment();
+            }
+
+            if (_deferredSocket is not null)
+            {
+                // Forks and exits that happened before this event go first; with forks deferred, this process's
+                // own fork is among them (it reached the deferred socket before this exec reached ours).
+                if (DefersForks && e.Type != ProcEventType.Fork)
+                {
+                    DrainDeferred();
+                }
+
+                FlushPending(e.TimestampNs, e.Type == ProcEventType.Exec ? sample : null);
             }
         }
 
@@ -637,9 +709,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             return null;
         }
 
-        if (_exitSocket?.ReadDrops() is { } exitDrops)
+        if (_deferredSocket?.ReadDrops() is { } exitDrops)
         {
-            drops += exitDrops - _exitDropsBaseline;
+            drops += exitDrops - _deferredDropsBaseline;
         }
 
         return drops;

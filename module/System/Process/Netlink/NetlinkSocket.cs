@@ -137,6 +137,59 @@ public sealed unsafe class NetlinkSocket : IDisposable
         return (int)n;
     }
 
+    /// <summary>
+    /// Takes, without waiting, up to <paramref name="lengths"/>.Length queued datagrams in one call (recvmmsg),
+    /// datagram i into slot i of <paramref name="buffer"/> (slots of <paramref name="slotSize"/> bytes). Returns
+    /// how many were taken (0 when none was queued) or -1 with <paramref name="errno"/> set. A length above the
+    /// slot size means the datagram was cut (MSG_TRUNC).
+    /// </summary>
+    public int ReceiveMany(Span<byte> buffer, int slotSize, Span<int> lengths, Span<uint> senderPortIds, out int errno)
+    {
+        var count = Math.Min(lengths.Length, Math.Min(senderPortIds.Length, buffer.Length / slotSize));
+        var headers = stackalloc NetlinkSyscalls.MMsgHdr[count];
+        var vectors = stackalloc NetlinkSyscalls.IoVec[count];
+        var names = stackalloc NetlinkSyscalls.SockAddrNetlink[count];
+        int received;
+        fixed (byte* p = buffer)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                vectors[i] = new NetlinkSyscalls.IoVec { Base = p + (i * slotSize), Length = slotSize };
+                names[i] = default;
+                headers[i] = new NetlinkSyscalls.MMsgHdr
+                {
+                    Name = &names[i],
+                    NameLength = sizeof(NetlinkSyscalls.SockAddrNetlink),
+                    Iov = &vectors[i],
+                    IovLength = 1,
+                };
+            }
+
+            received = NetlinkSyscalls.RecvMMsg(_fd, headers, (uint)count, NetlinkSyscalls.MSG_DONTWAIT, null);
+        }
+
+        if (received < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            if (errno == NetlinkSyscalls.EAGAIN)
+            {
+                errno = 0;
+                return 0;
+            }
+
+            return -1;
+        }
+
+        errno = 0;
+        for (var i = 0; i < received; i++)
+        {
+            lengths[i] = (headers[i].Flags & NetlinkSyscalls.MSG_TRUNC) != 0 ? slotSize + 1 : (int)headers[i].Length;
+            senderPortIds[i] = names[i].PortId;
+        }
+
+        return received;
+    }
+
     /// <summary>Sends a control message to the kernel (port 0); returns 0 or the errno.</summary>
     public int Send(ReadOnlySpan<byte> message) => SendTo(message, 0);
 

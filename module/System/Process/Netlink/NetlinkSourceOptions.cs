@@ -38,6 +38,15 @@ public sealed record NetlinkSourceOptions
     public bool DeferExits { get; init; } = true;
 
     /// <summary>
+    /// With <see cref="DeferExits"/>, forks go to the second socket too (not with <see cref="FullSampleOnFork"/>).
+    /// The reader drains it whenever an exec wakes it, so a child that execs is read once, at its exec, for both
+    /// events; a child that does not is read when its fork is drained (at the next exec anywhere, or within a
+    /// receive timeout), and if it was reaped by then its start time comes from the fork event. Saves another
+    /// wake-up and a /proc read per process.
+    /// </summary>
+    public bool DeferForks { get; init; } = true;
+
+    /// <summary>
     /// <c>process.netlink.fork_sample: full</c>: read all of /proc/&lt;pid&gt; at fork as at exec. Off (the
     /// default), a fork reads only <c>stat</c> (<see cref="ProcessSample.StatOnly"/>): the rest is a copy of the
     /// parent at that moment, and skipping it roughly halves the reader's /proc work in a process storm.

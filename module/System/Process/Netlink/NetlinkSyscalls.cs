@@ -64,6 +64,33 @@ internal static unsafe partial class NetlinkSyscalls
     [LibraryImport("libc", EntryPoint = "recvfrom", SetLastError = true)]
     public static partial nint RecvFrom(int fd, byte* buffer, nint length, int flags, SockAddrNetlink* address, int* addressLength);
 
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public byte* Base;
+        public nint Length;
+    }
+
+    /// <summary>struct mmsghdr (struct msghdr + the received length), LP64 layout.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MMsgHdr
+    {
+        public SockAddrNetlink* Name;
+        public int NameLength;
+        public IoVec* Iov;
+        public nint IovLength;
+        public void* Control;
+        public nint ControlLength;
+        public int Flags;
+        private readonly int _msghdrPadding; // struct msghdr is 56 bytes: msg_len starts at 56
+        public uint Length;
+        private readonly int _padding;
+    }
+
+    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
+    public static partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, void* timeout);
+
     [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
     public static partial nint SendTo(int fd, byte* buffer, nint length, int flags, SockAddrNetlink* address, int addressLength);
 

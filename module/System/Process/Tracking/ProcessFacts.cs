@@ -23,6 +23,15 @@ public sealed class ProcessFacts
 
     public ulong StartTimeTicks { get; set; }
 
+    /// <summary>
+    /// The start time comes from the fork event, not from <c>stat</c> (the process was reaped before it could be
+    /// read); group, session and tty stay unknown.
+    /// </summary>
+    public bool StartFromForkEvent { get; set; }
+
+    /// <summary>Whether <see cref="StartTimeTicks"/> holds the process's start (from <c>stat</c> or its fork event).</summary>
+    public bool StartKnown => StatKnown || StartFromForkEvent;
+
     /// <summary>Real, effective, saved (and filesystem) ids from <c>status</c>; null when unread.</summary>
     public uint[]? Uids { get; set; }
 
@@ -76,6 +85,7 @@ public sealed class ProcessFacts
             if (!StatKnown)
             {
                 StartTimeTicks = sample.StartTimeTicks;
+                StartFromForkEvent = false;
             }
 
             // A task being reaped still has a stat, but ids that no longer resolve read as 0 (seen in the

@@ -1,4 +1,5 @@
 using Shipper.Module.Registry;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Module.System.Process.Tracking;
 
@@ -63,6 +64,12 @@ public sealed class ProcessTable
     /// </summary>
     public void IgnoreEventsBefore(ulong monotonicNs) => _ignoreBeforeNs = monotonicNs;
 
+    /// <summary>
+    /// When set, a kernel fork whose child was reaped before its <c>stat</c> could be read takes its start time
+    /// (and so its <c>entity_id</c>) from the fork event's timestamp. Unset, such a child has no start time.
+    /// </summary>
+    public BootClock? ForkStartClock { get; set; }
+
     /// <summary>Applies one kernel (or poll-synthesised) event. Loss observations are the caller's business (resync).</summary>
     public void Observe(in ProcessObservation observation)
     {
@@ -76,7 +83,7 @@ public sealed class ProcessTable
         switch (ev.Type)
         {
             case ProcEventType.Fork:
-                OnFork(ev, observation.Sample);
+                OnFork(ev, observation.Sample, observation.Synthetic);
                 break;
             case ProcEventType.Exec:
                 OnExec(ev, observation.Sample);
@@ -227,7 +234,7 @@ public sealed class ProcessTable
 
     public TimeSpan HoldTarget() => HoldPolicy.Target(_settings.HoldTime, _entries.Count, _settings.MaxTracked);
 
-    private void OnFork(in ProcConnectorEvent ev, ProcessSample? sample)
+    private void OnFork(in ProcConnectorEvent ev, ProcessSample? sample, bool synthetic)
     {
         var pid = ev.ProcessPid;
         var wall = _clock.ToWallTime(ev.TimestampNs);
@@ -260,6 +267,12 @@ public sealed class ProcessTable
         if (!facts.StatKnown || facts.ParentPid == 0)
         {
             facts.ParentPid = ev.ParentTgid;
+        }
+
+        if (!facts.StatKnown && !synthetic && ev.TimestampNs != 0 && ForkStartClock is { } forkClock)
+        {
+            facts.StartTimeTicks = forkClock.StartTimeTicksAt(ev.TimestampNs);
+            facts.StartFromForkEvent = facts.StartTimeTicks != 0;
         }
 
         var parent = FindParent(facts.ParentPid, facts);
@@ -612,7 +625,7 @@ public sealed class ProcessTable
             return null;
         }
 
-        if (child.StatKnown && parent.Facts.StatKnown && parent.Facts.StartTimeTicks > child.StartTimeTicks)
+        if (child.StartKnown && parent.Facts.StartKnown && parent.Facts.StartTimeTicks > child.StartTimeTicks)
         {
             return null;
         }
@@ -628,7 +641,7 @@ public sealed class ProcessTable
                 parent.Facts.Name,
                 parent.Facts.Executable,
                 parent.Facts.Args,
-                parent.Facts.StatKnown,
+                parent.Facts.StartKnown,
                 parent.Facts.StartTimeTicks);
 
     private bool TryInsert(TrackedProcess entry)

@@ -1,6 +1,7 @@
 using global::System.Threading.Channels;
 using Shipper.Module.Logging;
 using Shipper.Module.Registry;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Module.System.Process.Tracking;
 
@@ -53,6 +54,16 @@ public sealed class ProcessTracker : IDisposable
         _output = output;
         _table = new ProcessTable(settings, time, metrics);
         _timer = time.CreateTimer(static state => ((ProcessTracker)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// The clock that gives a fork reaped before its <c>stat</c> could be read its start time from the event
+    /// (<see cref="ProcessTable.ForkStartClock"/>); the dataset sets <see cref="BootClock.Shared"/>.
+    /// </summary>
+    public BootClock? ForkStartClock
+    {
+        get => _table.ForkStartClock;
+        init => _table.ForkStartClock = value;
     }
 
     /// <summary>

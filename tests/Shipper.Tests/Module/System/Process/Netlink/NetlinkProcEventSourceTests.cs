@@ -265,6 +265,65 @@ public class NetlinkProcEventSourceTests
     }
 
     [KernelFact]
+    public void AChildThatExecsIsReadOnceAndAForkOnlyChildWhenItsForkIsDrained()
+    {
+        using var source = Open();
+        Assert.True(source.DefersForks);
+
+        // A child that execs: its fork carries the stat part of the exec's read (same start time, the new name).
+        using var execs = ChildProcess.Start("/bin/sleep", "5");
+        // A child that never execs: a subshell counting in a builtin loop for a second or so while sh waits.
+        using var forks = ChildProcess.Start("/bin/sh", "-c", "( i=0; while [ $i -lt 500000 ]; do i=$((i+1)); done ); exit 0");
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations,
+            s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == execs.Pid)
+                 && s.Any(o => o.Event.Type == ProcEventType.Fork && o.Event.ParentTgid == forks.Pid));
+
+        var fork = Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.Tgid == execs.Pid);
+        var exec = Assert.Single(seen, o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == execs.Pid);
+        Assert.True(seen.IndexOf(fork) < seen.IndexOf(exec));
+        Assert.True(fork.Sample!.StatOnly);
+        Assert.Equal(exec.Sample!.StartTimeTicks, fork.Sample.StartTimeTicks);
+        Assert.Equal(StatStartTicks(execs.Pid), fork.Sample.StartTimeTicks);
+
+        var subshell = Assert.Single(seen, o => o.Event.Type == ProcEventType.Fork && o.Event.ParentTgid == forks.Pid);
+        Assert.True(subshell.Sample!.StatOnly);
+        Assert.Null(subshell.Sample.Errors);
+        Assert.Equal(StatStartTicks(subshell.Event.Tgid), subshell.Sample.StartTimeTicks);
+    }
+
+    [KernelFact]
+    public void TheForkTimestampGivesTheStartTickStatShows()
+    {
+        // What a fork-only child reaped before its stat was read falls back to: the tick of its fork event.
+        using var source = Open();
+        var clock = global::Shipper.Module.System.Process.Procfs.BootClock.Shared;
+        var children = Enumerable.Range(0, 50).Select(_ => ChildProcess.Start("/bin/sleep", "5")).ToList();
+        try
+        {
+            var pids = children.Select(c => c.Pid).ToHashSet();
+            var seen = NetlinkTestSupport.CollectUntil(source.Observations,
+                s => s.Count(o => o.Event.Type == ProcEventType.Fork && pids.Contains(o.Event.Tgid)) == pids.Count);
+            var forks = seen.Where(o => o.Event.Type == ProcEventType.Fork && pids.Contains(o.Event.Tgid)).ToList();
+            Assert.Equal(50, forks.Count);
+
+            // The kernel stamps the start and the event a fraction of a microsecond apart in one call: they land in
+            // different ticks only if a tick boundary (every 10 ms) falls in between, so allow one in 50.
+            var differ = forks.Count(o => clock.StartTimeTicksAt(o.Event.TimestampNs) != StatStartTicks(o.Event.Tgid));
+            Assert.True(differ <= 1, $"{differ} of 50 fork timestamps fall in another tick than stat's start time");
+        }
+        finally
+        {
+            children.ForEach(c => c.Dispose());
+        }
+    }
+
+    private static ulong StatStartTicks(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return ulong.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[22 - 3]);
+    }
+
+    [KernelFact]
     public void ReportsAnExitWhileNothingElseHappens()
     {
         // A lone exit waits on the exit socket for at most a receive timeout, not for the next fork or exec.

@@ -25,6 +25,22 @@ public class BootClockTests
     }
 
     [Fact]
+    public void AForkTimestampGivesTheStartTickCountingSuspendedTime()
+    {
+        // Booted at 1,700,000,000 s; the machine was suspended 5 s, so BOOTTIME runs 5 s ahead of MONOTONIC.
+        const long Boot = 1_700_000_000_000_000_000;
+        var clock = new BootClock(Boot, monotonicOffsetNanoseconds: Boot + 5_000_000_000, clockTicksPerSecond: 100);
+        Assert.Equal(600UL, clock.StartTimeTicksAt(1_000_000_000));      // 1 s monotonic = 6 s since boot
+        Assert.Equal(1734UL, clock.StartTimeTicksAt(12_345_678_901));    // 17.345678901 s: tick 1734, cut not rounded
+        Assert.Equal(1734UL, clock.StartTimeTicksAt(12_349_999_999));
+        Assert.Equal(1735UL, clock.StartTimeTicksAt(12_350_000_000));
+        Assert.Equal(0UL, new BootClock(Boot, Boot - 1_000_000_000, 100).StartTimeTicksAt(500)); // before boot: unknown
+
+        var odd = new BootClock(0, 0, 3);
+        Assert.Equal(4UL, odd.StartTimeTicksAt(1_400_000_000));
+    }
+
+    [Fact]
     public void MeasuredBootTimeAgreesWithTheKernel()
     {
         var clock = BootClock.Measure();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process;
+using Shipper.Module.System.Process.Procfs;
 using Shipper.Module.System.Process.Tracking;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
 
@@ -65,6 +66,33 @@ public class ProcessTableTests
         Assert.Equal(100, report.Facts.ParentPid);
         Assert.Equal("bash", report.Parent?.Name);
         Assert.NotEqual(0, report.Facts.SessionId);
+    }
+
+    [Fact]
+    public void AForkReapedBeforeItsStatWasReadTakesItsStartTimeFromTheForkEvent()
+    {
+        // Booted at 1,700,000,000 s, never suspended: the fork came 12.345678901 s after boot, in tick 1234.
+        const long Boot = 1_700_000_000_000_000_000;
+        _table.ForkStartClock = new BootClock(Boot, Boot, 100);
+        var gone = new ProcessSample { Pid = 300, StatOnly = true };
+        gone.AddError("cannot read /proc/300/stat: process exited (reaped)");
+        _table.Observe(Fork(300, 100, gone, timestampNs: 12_345_678_901));
+        _table.Observe(Exit(300, 0));
+        Advance(Hold);
+
+        var report = Assert.Single(Take(1));
+        Assert.True(report.Facts.StartKnown);
+        Assert.True(report.Facts.StartFromForkEvent);
+        Assert.Equal(1234UL, report.Facts.StartTimeTicks);
+        Assert.False(report.Facts.StatKnown); // group, session and tty stay unknown rather than guessed
+        Assert.Equal("bash", report.Facts.Name); // until it execs, a child runs its parent's image
+
+        // Without the clock (tests, the procfs backend's own forks) such a child has no start time.
+        _table.ForkStartClock = null;
+        _table.Observe(Fork(301, 100, gone, timestampNs: 12_345_678_901));
+        _table.Observe(Exit(301, 0));
+        Advance(Hold);
+        Assert.False(Assert.Single(Take(1)).Facts.StartKnown);
     }
 
     [Fact]
