@@ -709,9 +709,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             return null;
         }
 
-        if (_deferredSocket?.ReadDrops() is { } exitDrops)
+        if (_deferredSocket?.ReadDrops() is { } deferredDrops)
         {
-            drops += exitDrops - _deferredDropsBaseline;
+            drops += deferredDrops - _deferredDropsBaseline;
         }
 
         return drops;
