@@ -272,8 +272,8 @@ public class NetlinkProcEventSourceTests
 
         // A child that execs: its fork carries the stat part of the exec's read (same start time, the new name).
         using var execs = ChildProcess.Start("/bin/sleep", "5");
-        // A child that never execs: a subshell counting in a builtin loop for a second or so while sh waits.
-        using var forks = ChildProcess.Start("/bin/sh", "-c", "( i=0; while [ $i -lt 500000 ]; do i=$((i+1)); done ); exit 0");
+        // A child that never execs: a subshell counting in a builtin loop for a few seconds while sh waits.
+        using var forks = ChildProcess.Start("/bin/sh", "-c", "( i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done ); exit 0");
         var seen = NetlinkTestSupport.CollectUntil(source.Observations,
             s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == execs.Pid)
                  && s.Any(o => o.Event.Type == ProcEventType.Fork && o.Event.ParentTgid == forks.Pid));
@@ -289,6 +289,7 @@ public class NetlinkProcEventSourceTests
         Assert.True(subshell.Sample!.StatOnly);
         Assert.Null(subshell.Sample.Errors);
         Assert.Equal(StatStartTicks(subshell.Event.Tgid), subshell.Sample.StartTimeTicks);
+        ChildProcess.KillPid(subshell.Event.Tgid); // killing sh would leave it counting
     }
 
     [KernelFact]

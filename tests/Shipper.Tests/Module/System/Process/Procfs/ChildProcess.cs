@@ -45,6 +45,19 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>Kills a process this test started indirectly (a grandchild), if it still runs.</summary>
+    public static void KillPid(int pid)
+    {
+        try
+        {
+            using var process = global::System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+        }
+    }
+
     public void Dispose()
     {
         Kill();
