@@ -170,21 +170,16 @@ public sealed class ProcessDataset : IDataset
             },
             _context.Metrics,
             _log);
-        try
-        {
-            source.Start(cancellationToken);
-            return source;
-        }
-        catch
-        {
-            source.Dispose();
-            throw;
-        }
+        return Started(source, cancellationToken);
     }
 
-    private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken)
+    private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken) =>
+        Started(new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log), cancellationToken);
+
+    /// <summary>Starts the source; one that fails to start is disposed, so the caller can try another.</summary>
+    private static T Started<T>(T source, CancellationToken cancellationToken)
+        where T : IProcessEventSource
     {
-        var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log);
         try
         {
             source.Start(cancellationToken);

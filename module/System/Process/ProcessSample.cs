@@ -64,6 +64,9 @@ public sealed class ProcessSample
 
     public bool IsKernelThread => (Flags & KernelThreadFlag) != 0;
 
+    /// <summary>Whether <c>stat</c> was read (its state letter is never NUL).</summary>
+    public bool HasStat => State != '\0';
+
     public void AddError(string error) => (Errors ??= new List<string>(1)).Add(error);
 
     /// <summary>What a <c>stat</c>-only read of this process would have given (<see cref="StatOnly"/>), without the errors.</summary>

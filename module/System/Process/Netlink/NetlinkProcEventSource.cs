@@ -316,7 +316,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (!_ackSeen && Environment.TickCount64 < deadline)
         {
-            ReceiveOnce(_socket!, wait: true);
+            ReceiveOnce(wait: true);
         }
 
         _awaitedAck = 0;
@@ -354,7 +354,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                     continue;
                 }
 
-                ReceiveOnce(_socket!, wait: true);
+                ReceiveOnce(wait: true);
                 if (_deferredSocket is not null && (_pending.Count > 0 || Environment.TickCount64 - _lastDrain >= DrainIntervalMs))
                 {
                     CatchUp();
@@ -406,13 +406,13 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     }
 
     /// <summary>
-    /// Receives and handles one datagram; false when there was none (an error, a timeout, or with
-    /// <paramref name="wait"/> false an empty queue).
+    /// Receives and handles one datagram from the main socket; false when there was none (an error, a timeout,
+    /// or with <paramref name="wait"/> false an empty queue).
     /// </summary>
-    private bool ReceiveOnce(NetlinkSocket socket, bool wait)
+    private bool ReceiveOnce(bool wait)
     {
         _queue.TryFlushLoss();
-        var n = socket.Receive(_receiveBuffer, out var sender, out var errno, wait);
+        var n = _socket!.Receive(_receiveBuffer, out var sender, out var errno, wait);
         if (n < 0)
         {
             if (wait || errno != NetlinkSyscalls.EAGAIN)
@@ -490,7 +490,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             return;
         }
 
-        while (ReceiveOnce(_socket!, wait: false))
+        while (ReceiveOnce(wait: false))
         {
         }
 
@@ -545,7 +545,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             }
 
             ProcessSample sample;
-            if (exec is not null && exec.Pid == e.ProcessPid && exec.State != '\0')
+            if (exec is not null && exec.Pid == e.ProcessPid && exec.HasStat)
             {
                 sample = exec.StatView();
             }

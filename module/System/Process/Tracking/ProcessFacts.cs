@@ -66,11 +66,17 @@ public sealed class ProcessFacts
         return facts;
     }
 
+    /// <summary>Facts for the process a kernel event names: from its sample when it could be read, else only the pid.</summary>
+    public static ProcessFacts ForEvent(int pid, ProcessSample? sample)
+    {
+        var facts = sample is not null ? FromSample(sample) : ForPid(pid);
+        facts.Pid = pid; // the event's pid: a sample of a process gone mid-read may lack it
+        return facts;
+    }
+
     /// <summary>Whether the sample describes the same process instance (pid reuse never merges two processes).</summary>
     public bool IsSameInstance(ProcessSample? sample) =>
-        sample is null || !StatKnown || !HasStat(sample) || sample.StartTimeTicks == StartTimeTicks;
-
-    public static bool HasStat(ProcessSample sample) => sample.State != '\0';
+        sample is null || !StatKnown || !sample.HasStat || sample.StartTimeTicks == StartTimeTicks;
 
     /// <summary>
     /// Takes what the sample knows. For an exec the image-related fields (name, arguments, executable) are
@@ -79,7 +85,7 @@ public sealed class ProcessFacts
     /// </summary>
     public void Merge(ProcessSample sample, bool exec)
     {
-        if (HasStat(sample))
+        if (sample.HasStat)
         {
             // The start time never changes for one process; keep the first one read.
             if (!StatKnown)

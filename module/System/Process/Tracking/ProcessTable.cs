@@ -240,7 +240,7 @@ public sealed class ProcessTable
         var wall = _clock.ToWallTime(ev.TimestampNs);
         if (_entries.TryGetValue(pid, out var existing))
         {
-            if (!existing.Exited && existing.Facts.IsSameInstance(sample) && existing.Facts.StatKnown && sample is not null && ProcessFacts.HasStat(sample))
+            if (!existing.Exited && existing.Facts.IsSameInstance(sample) && existing.Facts.StatKnown && sample is not null && sample.HasStat)
             {
                 // The same instance already known (a snapshot raced with its fork): report the fork on it.
                 if ((existing.Pending & ProcessEvents.Fork) != 0)
@@ -260,8 +260,7 @@ public sealed class ProcessTable
             Retire(existing, wall);
         }
 
-        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
-        facts.Pid = pid;
+        var facts = ProcessFacts.ForEvent(pid, sample);
         // The fork event names the parent for certain; a stat read while the child is already being reaped
         // can show parent 0.
         if (!facts.StatKnown || facts.ParentPid == 0)
@@ -326,8 +325,7 @@ public sealed class ProcessTable
             Retire(existing, wall);
         }
 
-        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
-        facts.Pid = pid;
+        var facts = ProcessFacts.ForEvent(pid, sample);
         var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
         if (sample is null)
         {
@@ -377,8 +375,7 @@ public sealed class ProcessTable
         }
 
         // An exit of a process we never saw start (its fork was lost): report what there is.
-        var facts = sample is not null ? ProcessFacts.FromSample(sample) : ProcessFacts.ForPid(pid);
-        facts.Pid = pid;
+        var facts = ProcessFacts.ForEvent(pid, sample);
         var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
         if (entry.IsKernelThread)
         {

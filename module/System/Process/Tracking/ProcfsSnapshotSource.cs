@@ -32,7 +32,7 @@ public sealed class ProcfsSnapshotSource : IProcessSnapshotSource, IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var sample = _reader.Read(pid);
-            if (ProcessFacts.HasStat(sample))
+            if (sample.HasStat)
             {
                 samples.Add(sample);
             }
