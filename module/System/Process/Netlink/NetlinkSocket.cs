@@ -1,4 +1,5 @@
 using global::System.Runtime.InteropServices;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Module.System.Process.Netlink;
 
@@ -147,14 +148,14 @@ public sealed unsafe class NetlinkSocket : IDisposable
     {
         var count = Math.Min(lengths.Length, Math.Min(senderPortIds.Length, buffer.Length / slotSize));
         var headers = stackalloc NetlinkSyscalls.MMsgHdr[count];
-        var vectors = stackalloc NetlinkSyscalls.IoVec[count];
+        var vectors = stackalloc ProcfsSyscalls.IoVec[count];
         var names = stackalloc NetlinkSyscalls.SockAddrNetlink[count];
         int received;
         fixed (byte* p = buffer)
         {
             for (var i = 0; i < count; i++)
             {
-                vectors[i] = new NetlinkSyscalls.IoVec { Base = p + (i * slotSize), Length = slotSize };
+                vectors[i] = new ProcfsSyscalls.IoVec { Base = p + (i * slotSize), Length = slotSize };
                 names[i] = default;
                 headers[i] = new NetlinkSyscalls.MMsgHdr
                 {

@@ -1,4 +1,5 @@
 using global::System.Runtime.InteropServices;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Module.System.Process.Netlink;
 
@@ -64,21 +65,13 @@ internal static unsafe partial class NetlinkSyscalls
     [LibraryImport("libc", EntryPoint = "recvfrom", SetLastError = true)]
     public static partial nint RecvFrom(int fd, byte* buffer, nint length, int flags, SockAddrNetlink* address, int* addressLength);
 
-    /// <summary>struct iovec.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct IoVec
-    {
-        public byte* Base;
-        public nint Length;
-    }
-
     /// <summary>struct mmsghdr (struct msghdr + the received length), LP64 layout.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct MMsgHdr
     {
         public SockAddrNetlink* Name;
         public int NameLength;
-        public IoVec* Iov;
+        public ProcfsSyscalls.IoVec* Iov;
         public nint IovLength;
         public void* Control;
         public nint ControlLength;
