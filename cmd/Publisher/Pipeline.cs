@@ -21,6 +21,12 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     /// <summary>How long an empty queue is given to receive more before a partial batch goes out.</summary>
     public static readonly TimeSpan IdleGap = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// How long the output workers get to return once the output was told to stop (cancellation): an output
+    /// honouring the contract returns at once; one that does not is left behind rather than holding the stop.
+    /// </summary>
+    public static readonly TimeSpan OutputStopGrace = TimeSpan.FromSeconds(1);
+
     private readonly Channel<Event> _queue;
     private readonly QueueSettings _settings;
     private readonly IOutput _output;
@@ -36,6 +42,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     private readonly Counter _eventsFailed;
     private readonly Counter _eventsDropped;
     private readonly Counter _eventsRetry;
+    private readonly Counter _eventsUndelivered;
     private readonly Gauge _eventsActive;
     private readonly Counter _queueAcked;
     private readonly Counter _queueBlocked;
@@ -69,6 +76,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
         _eventsFailed = metrics.Counter("pipeline.events.failed");
         _eventsDropped = metrics.Counter("pipeline.events.dropped");
         _eventsRetry = metrics.Counter("pipeline.events.retry");
+        _eventsUndelivered = metrics.Counter("pipeline.events.undelivered");
         _eventsActive = metrics.Gauge("pipeline.events.active");
         _queueAcked = metrics.Counter("pipeline.queue.acked");
         _queueBlocked = metrics.Counter("pipeline.queue.blocked");
@@ -129,13 +137,19 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     }
 
     /// <summary>
-    /// Stops accepting events and delivers what is queued within <paramref name="timeout"/>. Returns how
-    /// many events could not be delivered (they are also logged with their count).
+    /// Stops accepting events and delivers what is queued within <paramref name="timeout"/>; then stops the
+    /// output and waits at most <see cref="OutputStopGrace"/> for its workers. Returns how many events could not
+    /// be delivered: they are logged with their count and counted in <c>pipeline.events.undelivered</c>.
     /// </summary>
     public async Task<long> DrainAsync(TimeSpan timeout)
     {
         _queue.Writer.TryComplete();
         var all = Task.WhenAll(_workers);
+        if (timeout < TimeSpan.Zero)
+        {
+            timeout = TimeSpan.Zero;
+        }
+
         try
         {
             await all.WaitAsync(timeout, _time).ConfigureAwait(false);
@@ -146,16 +160,21 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
             _outputStop.Cancel();
             try
             {
-                await all.ConfigureAwait(false);
+                await all.WaitAsync(OutputStopGrace, _time).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (TimeoutException)
             {
+                _log.Error($"output {_output.Name} did not stop within {OutputStopGrace.TotalSeconds:0.###}s of being cancelled; leaving it behind");
             }
         }
 
+        // Whatever is still active now was accepted and never acknowledged or dropped: queued, in flight, or
+        // waiting to be retried. It leaves the active count for the undelivered one, so the ledger closes.
         var lost = ActiveEvents;
         if (lost > 0)
         {
+            _eventsUndelivered.Add(lost);
+            _eventsActive.Add(-lost);
             _log.Error($"{lost} events could not be delivered before shutdown and are lost");
         }
 
@@ -187,11 +206,17 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
                 }
 
                 await DeliverAsync(batch, retry, stop).ConfigureAwait(false);
+                if (stop.IsCancellationRequested)
+                {
+                    // The output was told to stop and handed back what it could not confirm (the contract):
+                    // sending it again would only fail again, as fast as the output returns.
+                    return;
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Shutdown timeout: what is still in batch/retry stays counted as active (undelivered).
+            // What is still in batch or retry stays counted as active: DrainAsync reports it undelivered.
         }
     }
 

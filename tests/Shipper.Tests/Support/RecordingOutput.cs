@@ -5,7 +5,8 @@ namespace Shipper.Tests.Support;
 
 /// <summary>
 /// An output for publisher tests: records every batch, can be stalled behind a gate, and can hand events back
-/// for retry a given number of times.
+/// for retry a given number of times. Cancelled while stalled, it answers as the real outputs do (the
+/// <see cref="IOutput"/> contract): nothing confirmed, the whole batch handed back for retry, no exception.
 /// </summary>
 public sealed class RecordingOutput : IOutput
 {
@@ -45,7 +46,15 @@ public sealed class RecordingOutput : IOutput
             open = _open.Task;
         }
 
-        await open.WaitAsync(cancellationToken);
+        try
+        {
+            await open.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new PublishResult(0, 0, batch.ToArray(), "cancelled");
+        }
+
         lock (_gate)
         {
             BatchSizes.Add(batch.Count);

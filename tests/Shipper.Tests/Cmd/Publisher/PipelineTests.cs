@@ -3,6 +3,7 @@ using Shipper.Config;
 using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
 using Shipper.Publisher;
+using Shipper.Tests.Cmd.Outputs.Elasticsearch;
 using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Cmd.Publisher;
@@ -110,15 +111,64 @@ public class PipelineTests
         var output = new RecordingOutput();
         output.Stall();
         var sink = new CollectingLogSink();
-        var pipeline = new Pipeline(new QueueSettings(100, 10, TimeSpan.Zero), output, 10, 1, new MetricsRegistry(), new Logger(sink, "publisher"), TimeProvider.System);
+        var metrics = new MetricsRegistry();
+        var pipeline = new Pipeline(new QueueSettings(100, 10, TimeSpan.Zero), output, 10, 1, metrics, new Logger(sink, "publisher"), TimeProvider.System);
         pipeline.Start();
         for (var i = 0; i < 25; i++)
         {
             await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
         }
 
+        var stopwatch = global::System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal(25, await pipeline.DrainAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromMilliseconds(150), Pipeline.OutputStopGrace);
         Assert.Contains(sink.Lines, l => l.Contains("25 events could not be delivered"));
+        Assert.Equal(25, Metric(metrics, "pipeline.events.undelivered"));
+        Assert.Equal(0, Metric(metrics, "pipeline.events.active"));
+        Assert.Equal(0, Metric(metrics, "pipeline.events.published"));
+
+        // The batch the cancelled output handed back is not sent again (it was, at once and forever).
+        Assert.Equal(1, Metric(metrics, "output.events.batches"));
+        await Task.Delay(100);
+        Assert.Equal(1, Metric(metrics, "output.events.batches"));
+    }
+
+    [Fact]
+    public async Task ShutdownWithTheRealElasticsearchOutputUnreachableEndsWithinTheTimeoutAndCountsTheLoss()
+    {
+        // Nothing listens on this port: every bulk request fails with "connection refused" and the output backs off.
+        int port;
+        using (var probe = new global::System.Net.Sockets.TcpListener(global::System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((global::System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        await using var harness = new OutputHarness($"hosts: [\"http://127.0.0.1:{port}\"]\nbackoff.init: 1s\nbackoff.max: 60s");
+        var metrics = new MetricsRegistry();
+        var sink = new CollectingLogSink();
+        var pipeline = new Pipeline(new QueueSettings(4096, 50, TimeSpan.FromSeconds(1)), harness.Output, 50, 2, metrics, new Logger(sink, "publisher"), TimeProvider.System);
+        pipeline.Start();
+        for (var i = 0; i < 200; i++)
+        {
+            await pipeline.PublishAsync(TestEvents.Create(i), CancellationToken.None);
+        }
+
+        await Eventually.True(() => harness.Metric("output.write.errors") + Metric(metrics, "output.events.failed") > 0, Patience);
+        var stopwatch = global::System.Diagnostics.Stopwatch.StartNew();
+        var lost = await pipeline.DrainAsync(TimeSpan.FromSeconds(1));
+        var took = stopwatch.Elapsed;
+        var batchesAtStop = Metric(metrics, "output.events.batches");
+
+        Assert.Equal(200, lost);
+        Assert.InRange(took, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(1) + Pipeline.OutputStopGrace);
+        Assert.Equal(200, Metric(metrics, "pipeline.events.undelivered"));
+        Assert.Equal(0, Metric(metrics, "pipeline.events.active"));
+        Assert.Contains(sink.Lines, l => l.Contains("200 events could not be delivered"));
+
+        // Nothing keeps sending after the stop (the bug: a cancelled output's retry went out again at once, forever).
+        await Task.Delay(300);
+        Assert.Equal(batchesAtStop, Metric(metrics, "output.events.batches"));
     }
 
     [Fact]
