@@ -21,6 +21,12 @@ namespace Shipper.Worker;
 /// </summary>
 public sealed class ShipperWorker : IAsyncDisposable
 {
+    /// <summary>
+    /// How much longer than <c>shipper.shutdown_timeout</c> a dataset may take to stop before the worker stops
+    /// waiting: datasets bound themselves to the timeout, and closing their event source takes a moment more.
+    /// </summary>
+    private static readonly TimeSpan DatasetStopGrace = TimeSpan.FromSeconds(1);
+
     private readonly List<IDataset> _datasets;
     private readonly LogWriter? _logWriter;
 
@@ -124,6 +130,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     Time = options.Time,
                     HostId = host.Id,
                     DataPath = settings.Paths.Data,
+                    ShutdownTimeout = settings.ShutdownTimeout,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
                 warnings.AddRange(context.Warnings);
@@ -216,18 +223,21 @@ public sealed class ShipperWorker : IAsyncDisposable
             exitCode = 2; // a dataset ended on its own: that is a failure the watcher should see
         }
 
-        Log.Info("stopping: waiting for datasets to finish");
+        // One budget for the whole stop, shipper.shutdown_timeout: the datasets turn what they read into events
+        // within it (and count what they give up on), the publisher delivers within what is left of it.
+        Log.Info($"stopping: datasets and then the queue get shipper.shutdown_timeout ({Settings.ShutdownTimeout.TotalSeconds:0.###}s) in all");
+        var stopStarted = Time.GetTimestamp();
         datasetStop.Cancel();
         try
         {
-            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), Time).ConfigureAwait(false);
+            await Task.WhenAll(running).WaitAsync(Settings.ShutdownTimeout + DatasetStopGrace, Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            Log.Warn("a dataset did not stop within 5s; draining the queue anyway");
+            Log.Warn($"a dataset did not stop within shipper.shutdown_timeout + {DatasetStopGrace.TotalSeconds:0}s; draining the queue anyway");
         }
 
-        var lost = await Pipeline.DrainAsync(Settings.ShutdownTimeout).ConfigureAwait(false);
+        var lost = await Pipeline.DrainAsync(Settings.ShutdownTimeout - Time.GetElapsedTime(stopStarted)).ConfigureAwait(false);
         reporting.Cancel();
         await reporterTask.ConfigureAwait(false);
         if (stats is not null)
@@ -236,7 +246,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         reporter.ReportTotals();
-        Log.Info(lost == 0 ? "shipper stopped; every event was delivered" : $"shipper stopped; {lost} events were not delivered");
+        Log.Info(lost == 0 ? "shipper stopped; every event the publisher accepted was delivered" : $"shipper stopped; {lost} events could not be delivered");
         return exitCode;
     }
 

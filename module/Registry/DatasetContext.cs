@@ -23,6 +23,12 @@ public sealed class DatasetContext
     public required string DataPath { get; init; }
 
     /// <summary>
+    /// <c>shipper.shutdown_timeout</c>: once the dataset is told to stop, how long it may take to turn what it has
+    /// read into published events. It counts what it must give up on when the time is over.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Things a dataset accepts but cannot fully honour here (an algorithm this platform lacks, say); the host
     /// prints them in <c>test config</c> and logs them at start.
     /// </summary>

@@ -11,7 +11,11 @@ public interface IProcessEventSource : IDisposable
     /// <summary><c>netlink</c> or <c>procfs</c>; published as the <c>process.backend</c> metric.</summary>
     string Backend { get; }
 
-    /// <summary>Opens the listener and starts producing; returns once events are being captured.</summary>
+    /// <summary>
+    /// Opens the listener and starts producing; returns once events are being captured. When
+    /// <paramref name="cancellationToken"/> fires the source stops reading and completes <see cref="Observations"/>
+    /// after the last event it read, so the tracker can apply everything before it stops.
+    /// </summary>
     void Start(CancellationToken cancellationToken);
 
     ChannelReader<ProcessObservation> Observations { get; }

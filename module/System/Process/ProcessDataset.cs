@@ -21,9 +21,6 @@ public sealed class ProcessDataset : IDataset
     /// <summary>Reports between the tracker and the document stage.</summary>
     public const int ReportChannelCapacity = 4096;
 
-    /// <summary>How long documents still in the pipeline may take to reach the reporter at shutdown.</summary>
-    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
-
     private readonly DatasetContext _context;
     private readonly Logger _log;
     private readonly ProcessMetrics _metrics;
@@ -69,10 +66,21 @@ public sealed class ProcessDataset : IDataset
 
     public async Task RunAsync(IEventReporter reporter, CancellationToken cancellationToken)
     {
-        using var source = StartSource(cancellationToken);
+        var source = StartSource(cancellationToken);
         _metrics.Backend.Set(source.Backend);
         SourceStarted?.Invoke(source);
         using var snapshot = new ProcfsSnapshotSource();
+        await RunStagesAsync(source, snapshot, reporter, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs tracker and document stage behind a started <paramref name="source"/> (which this disposes) until
+    /// <paramref name="stop"/>. The stop has one budget, <see cref="DatasetContext.ShutdownTimeout"/>: the source
+    /// completes its queue, the tracker applies the rest and reports what is held, the stage publishes. What the
+    /// budget cuts off is counted in <c>process.stop_dropped_events</c> and logged.
+    /// </summary>
+    internal async Task RunStagesAsync(IProcessEventSource source, IProcessSnapshotSource snapshot, IEventReporter reporter, CancellationToken stop)
+    {
         var reports = Channel.CreateBounded<ProcessReport>(new BoundedChannelOptions(ReportChannelCapacity)
         {
             SingleReader = true,
@@ -92,23 +100,35 @@ public sealed class ProcessDataset : IDataset
         _tracker = tracker;
         _stage = stage;
 
-        // The stage outlives the tracker by up to the shutdown grace, so what was held gets published.
-        using var stageStop = new CancellationTokenSource();
-        using var stopStage = cancellationToken.Register(static s => ((CancellationTokenSource)s!).CancelAfter(ShutdownGrace), stageStop);
-        var publishing = stage.RunAsync(stageStop.Token);
+        using var deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _context.Time);
+        using var armDeadline = stop.Register(static s =>
+        {
+            var (cts, timeout) = ((CancellationTokenSource, TimeSpan))s!;
+            cts.CancelAfter(timeout);
+        }, (deadline, _context.ShutdownTimeout));
+        var publishing = stage.RunAsync(deadline.Token);
         try
         {
-            await tracker.RunAsync(cancellationToken).ConfigureAwait(false);
+            await tracker.RunAsync(stop, deadline.Token).ConfigureAwait(false);
         }
         finally
         {
+            // Nothing more arrives once the source is disposed: what it left queued can be counted.
+            source.Dispose();
+            var unapplied = tracker.DropUnapplied();
             try
             {
                 await publishing.ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stageStop.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
-                _log.Warn($"process: shutdown: {stage.InFlight} documents were not published within {ShutdownGrace.TotalSeconds:0} s");
+            }
+
+            var (documents, events) = stage.DropUnpublished();
+            if (documents > 0 || unapplied > 0)
+            {
+                _log.Warn($"process: shipper.shutdown_timeout ({_context.ShutdownTimeout.TotalSeconds:0.###}s) reached: {documents} documents " +
+                          $"not published; {events + unapplied} kernel events in them or still queued are counted in process.stop_dropped_events");
             }
 
             LastTable = tracker.Table;

@@ -31,6 +31,10 @@ public sealed class ProcessMetrics
         ExitsNotObserved = registry.Counter("process.exits_not_observed");
         StateReports = registry.Counter("process.state_reports");
         StaleEvents = registry.Counter("process.stale_events");
+        KernelThreadEvents = registry.Counter("process.kernel_thread_events");
+        RepeatedExits = registry.Counter("process.repeated_exits");
+        ChangeEvents = registry.Counter("process.change_events");
+        StopDroppedEvents = registry.Counter("process.stop_dropped_events");
         Documents = registry.Counter("process.documents");
         Backend = registry.Text("process.backend");
         Tracked = registry.Gauge("process.tracked");
@@ -67,8 +71,23 @@ public sealed class ProcessMetrics
     /// <summary>Periodic state reports sent (each one reports every running process).</summary>
     public Counter StateReports { get; }
 
-    /// <summary>Events ignored because a /proc scan taken after them (snapshot, resync) already covers them.</summary>
+    /// <summary>Events ignored because the start-up /proc scan, taken after them, already reports their process.</summary>
     public Counter StaleEvents { get; }
+
+    /// <summary>Events of kernel threads: tracked to recognise them, never reported.</summary>
+    public Counter KernelThreadEvents { get; }
+
+    /// <summary>Exits of a process already reported gone (the same event seen twice): nothing new to report.</summary>
+    public Counter RepeatedExits { get; }
+
+    /// <summary>uid, gid and name changes: they update the table and show in the process's next document.</summary>
+    public Counter ChangeEvents { get; }
+
+    /// <summary>
+    /// Kernel events read but not yet in a document handed to the publisher when the dataset stopped
+    /// (<c>shipper.shutdown_timeout</c> ran out): still queued for the tracker, or in a report or document.
+    /// </summary>
+    public Counter StopDroppedEvents { get; }
 
     /// <summary>Documents handed to the publisher.</summary>
     public Counter Documents { get; }

@@ -13,6 +13,9 @@ namespace Shipper.Module.System.Process.Enrichment;
 /// <see cref="IExecutableHashSource.MaxWait"/> from the request) and publishes it. A slow hash therefore delays
 /// at most its own document's publication by max_wait, never the tracker loop; the tracker only waits when the
 /// window and the report channel are both full (back-pressure from the output).
+/// Cancellation is the shutdown deadline: a document not yet handed to the reporter then is dropped and its
+/// kernel events counted in <c>process.stop_dropped_events</c> (one the reporter gave up on is the reporter's to
+/// count); <see cref="DropUnpublished"/> counts what was still queued.
 /// </summary>
 public sealed class EnrichmentStage
 {
@@ -26,6 +29,8 @@ public sealed class EnrichmentStage
     private readonly ProcessMetrics _metrics;
     private readonly Counter _hashTimeouts;
     private readonly Channel<Pending> _window;
+    private int _droppedDocuments;
+    private long _droppedEvents;
 
     public EnrichmentStage(
         ChannelReader<ProcessReport> reports,
@@ -55,7 +60,7 @@ public sealed class EnrichmentStage
     /// <summary>Documents mapped but not yet published (waiting for hashes or for the publisher).</summary>
     public int InFlight => _window.Reader.Count;
 
-    /// <summary>Runs until the report channel completes (then publishes everything left) or until cancelled.</summary>
+    /// <summary>Runs until the report channel completes (then publishes everything left) or until cancelled (the shutdown deadline).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var mapping = MapAsync(cancellationToken);
@@ -78,10 +83,18 @@ public sealed class EnrichmentStage
             await foreach (var report in _reports.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 var document = _mapper.Map(report);
-                var pending = new Pending(document, StartHash(document, cancellationToken), _time.GetTimestamp());
+                var pending = new Pending(document, StartHash(document, cancellationToken), _time.GetTimestamp(), report.Observations);
                 if (!_window.Writer.TryWrite(pending))
                 {
-                    await _window.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await _window.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Drop(pending.Observations);
+                        throw;
+                    }
                 }
             }
         }
@@ -119,9 +132,18 @@ public sealed class EnrichmentStage
         {
             if (pending.Hash is { } hash)
             {
-                await ApplyHashAsync(pending.Document, hash, pending.StartedAt, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ApplyHashAsync(pending.Document, hash, pending.StartedAt, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    Drop(pending.Observations);
+                    throw;
+                }
             }
 
+            // A publish cancelled at the deadline is counted by the publisher (pipeline.events.dropped), not here.
             await _reporter.PublishAsync(pending.Document.ToEvent(), cancellationToken).ConfigureAwait(false);
             _metrics.Documents.Increment();
         }
@@ -174,5 +196,38 @@ public sealed class EnrichmentStage
         }
     }
 
-    private readonly record struct Pending(ProcessDocument Document, ValueTask<ExecutableHashResult>? Hash, long StartedAt);
+    /// <summary>
+    /// After the stage and the tracker stopped (the report channel is complete): counts the documents still in the
+    /// window and the reports still in the channel as dropped. Returns how many documents and kernel events the stage
+    /// dropped in all.
+    /// </summary>
+    public (int Documents, long Events) DropUnpublished()
+    {
+        var documents = 0;
+        long events = 0;
+        while (_window.Reader.TryRead(out var pending))
+        {
+            documents++;
+            events += pending.Observations;
+        }
+
+        while (_reports.TryRead(out var report))
+        {
+            documents++;
+            events += report.Observations;
+        }
+
+        _metrics.StopDroppedEvents.Add(events);
+        return (Interlocked.Add(ref _droppedDocuments, documents), Interlocked.Add(ref _droppedEvents, events));
+    }
+
+    /// <summary>A document given up on at the deadline (the map and publish loops both call it).</summary>
+    private void Drop(int observations)
+    {
+        Interlocked.Increment(ref _droppedDocuments);
+        Interlocked.Add(ref _droppedEvents, observations);
+        _metrics.StopDroppedEvents.Add(observations);
+    }
+
+    private readonly record struct Pending(ProcessDocument Document, ValueTask<ExecutableHashResult>? Hash, long StartedAt, int Observations);
 }

@@ -157,6 +157,9 @@ public sealed class ProcfsPollingSource : IProcessEventSource
                     PollOnce();
                 }
             }
+
+            // Stopped: the tracker drains what is queued and learns here that nothing more comes.
+            _queue.Complete();
         }
         catch (Exception ex)
         {

@@ -27,4 +27,10 @@ public sealed class ProcessReport
     public ExitStatus Exit { get; init; }
 
     public IReadOnlyList<string>? Errors { get; init; }
+
+    /// <summary>
+    /// Kernel events folded into this report (0 for what a /proc scan found): what is lost, and counted, if the
+    /// report never becomes a published document.
+    /// </summary>
+    public int Observations { get; init; }
 }

@@ -16,7 +16,10 @@ namespace Shipper.Module.System.Process.Tracking;
 /// events becomes its own document at once, none is dropped) and counted in <c>process.untracked</c>.</item>
 /// <item>Kernel threads (pid 2, children of pid 2, PF_KTHREAD) are tracked to recognise them but never reported.</item>
 /// </list>
-/// Reports are queued in order and taken with <see cref="TryTakeReport"/>.
+/// Reports are queued in order and taken with <see cref="TryPeekReport"/> and <see cref="RemoveReport"/>. Every
+/// observed event ends in exactly one place: a report (<see cref="ProcessReport.Observations"/> counts the events
+/// folded into it) or one of the counters <c>process.stale_events</c>, <c>process.kernel_thread_events</c>,
+/// <c>process.repeated_exits</c>, <c>process.change_events</c>.
 /// </summary>
 public sealed class ProcessTable
 {
@@ -33,6 +36,7 @@ public sealed class ProcessTable
     private readonly long _graceTicks;
     private int _scanGeneration;
     private ulong _ignoreBeforeNs;
+    private HashSet<int>? _scannedAtStart;
 
     public ProcessTable(ProcessSettings settings, TimeProvider time, ProcessMetrics metrics)
     {
@@ -57,12 +61,27 @@ public sealed class ProcessTable
 
     public bool TryTakeReport(out ProcessReport report) => _reports.TryDequeue(out report!);
 
+    /// <summary>The oldest queued report, left in the queue until <see cref="RemoveReport"/> (so a cancelled hand-over loses nothing).</summary>
+    public bool TryPeekReport(out ProcessReport report) => _reports.TryPeek(out report!);
+
+    public void RemoveReport() => _reports.Dequeue();
+
     /// <summary>
-    /// Events stamped (CLOCK_MONOTONIC ns) before this moment are ignored: a /proc scan that started then already
-    /// shows their effect. Set at the start-up snapshot and at each resync, so events still queued behind the
-    /// scan neither duplicate what it reported nor bring back processes it found gone.
+    /// The start-up scan (which began at <paramref name="scanStartNs"/>, CLOCK_MONOTONIC) reports every process it
+    /// found as existing: a queued event stamped before it, of a pid the scan found, is already shown by the scan and
+    /// is ignored (counted in <c>process.stale_events</c>). Events of other pids are applied as usual, so a process
+    /// that started and ended just before the scan is still reported as it ran.
     /// </summary>
-    public void IgnoreEventsBefore(ulong monotonicNs) => _ignoreBeforeNs = monotonicNs;
+    public void IgnoreEarlierEventsOf(IReadOnlyList<ProcessSample> scanned, ulong scanStartNs)
+    {
+        _scannedAtStart = new HashSet<int>(scanned.Count);
+        foreach (var sample in scanned)
+        {
+            _scannedAtStart.Add(sample.Pid);
+        }
+
+        _ignoreBeforeNs = scanStartNs;
+    }
 
     /// <summary>
     /// When set, a kernel fork whose child was reaped before its <c>stat</c> could be read takes its start time
@@ -74,7 +93,7 @@ public sealed class ProcessTable
     public void Observe(in ProcessObservation observation)
     {
         var ev = observation.Event;
-        if (ev.TimestampNs != 0 && ev.TimestampNs < _ignoreBeforeNs)
+        if (ev.TimestampNs != 0 && ev.TimestampNs < _ignoreBeforeNs && _scannedAtStart!.Contains(ev.ProcessPid))
         {
             _metrics.StaleEvents.Increment();
             return;
@@ -113,7 +132,7 @@ public sealed class ProcessTable
                 continue;
             }
 
-            Emit(entry, ProcessEvents.Snapshot, now, kind, stateId, sample.Errors, countAggregation: false);
+            Emit(entry, ProcessEvents.Snapshot, now, kind, stateId, sample.Errors, countAggregation: false, observations: 0);
         }
     }
 
@@ -145,10 +164,10 @@ public sealed class ProcessTable
             switch (outcome)
             {
                 case RefreshOutcome.Added:
-                    Emit(entry, ProcessEvents.Fork, now, EventKind.Event, null, sample.Errors, countAggregation: true);
+                    Emit(entry, ProcessEvents.Fork, now, EventKind.Event, null, sample.Errors, countAggregation: true, observations: 0);
                     break;
                 case RefreshOutcome.ImageChanged:
-                    Emit(entry, ProcessEvents.Exec, now, EventKind.Event, null, sample.Errors, countAggregation: true);
+                    Emit(entry, ProcessEvents.Exec, now, EventKind.Event, null, sample.Errors, countAggregation: true, observations: 0);
                     break;
             }
         }
@@ -249,11 +268,13 @@ public sealed class ProcessTable
                 }
 
                 existing.Facts.Merge(sample, exec: false);
-                if (!existing.IsKernelThread)
+                if (existing.IsKernelThread)
                 {
-                    Hold(existing, ProcessEvents.Fork, wall, sample.Errors);
+                    _metrics.KernelThreadEvents.Increment();
+                    return;
                 }
 
+                Hold(existing, ProcessEvents.Fork, wall, sample.Errors);
                 return;
             }
 
@@ -306,6 +327,7 @@ public sealed class ProcessTable
                     existing.Facts.Merge(sample, exec: true);
                 }
 
+                _metrics.KernelThreadEvents.Increment();
                 return;
             }
 
@@ -344,6 +366,7 @@ public sealed class ProcessTable
         {
             if (existing.IsKernelThread)
             {
+                _metrics.KernelThreadEvents.Increment();
                 Remove(existing);
                 return;
             }
@@ -366,6 +389,7 @@ public sealed class ProcessTable
         if (existing is not null && existing.Exited && (sample is null || existing.Facts.IsSameInstance(sample)))
         {
             // A repeated exit of a process already reported gone: nothing new to say.
+            _metrics.RepeatedExits.Increment();
             return;
         }
 
@@ -379,6 +403,7 @@ public sealed class ProcessTable
         var entry = new TrackedProcess(facts) { IsKernelThread = IsKernelThread(facts) };
         if (entry.IsKernelThread)
         {
+            _metrics.KernelThreadEvents.Increment();
             return;
         }
 
@@ -389,6 +414,7 @@ public sealed class ProcessTable
     private void OnChange(in ProcConnectorEvent ev, ProcessSample? sample)
     {
         // uid/gid/sid/comm changes are not reported on their own; they refresh what the next document says.
+        _metrics.ChangeEvents.Increment();
         if (sample is not null && _entries.TryGetValue(ev.ProcessPid, out var existing) && !existing.Exited
             && existing.Facts.IsSameInstance(sample))
         {
@@ -421,26 +447,33 @@ public sealed class ProcessTable
         if (!TryInsert(entry))
         {
             _metrics.Untracked.Increment();
-            if (!entry.IsKernelThread)
+            if (entry.IsKernelThread)
             {
-                entry.Pending |= events;
-                entry.PendingEventTime = wall;
-                entry.AddErrors(errors);
-                EmitPending(entry);
+                _metrics.KernelThreadEvents.Increment();
+                return;
             }
 
+            entry.Pending |= events;
+            entry.PendingObservations++;
+            entry.PendingEventTime = wall;
+            entry.AddErrors(errors);
+            EmitPending(entry);
             return;
         }
 
-        if (!entry.IsKernelThread)
+        if (entry.IsKernelThread)
         {
-            Hold(entry, events, wall, errors);
+            _metrics.KernelThreadEvents.Increment();
+            return;
         }
+
+        Hold(entry, events, wall, errors);
     }
 
     private void Hold(TrackedProcess entry, ProcessEvents events, DateTime wall, List<string>? errors)
     {
         entry.Pending |= events;
+        entry.PendingObservations++;
         entry.PendingEventTime = wall;
         entry.AddErrors(errors);
         if (HoldTarget() <= TimeSpan.Zero)
@@ -478,8 +511,9 @@ public sealed class ProcessTable
 
     private void EmitPending(TrackedProcess entry)
     {
-        Emit(entry, entry.Pending, entry.PendingEventTime, EventKind.Event, null, entry.PendingErrors, countAggregation: true);
+        Emit(entry, entry.Pending, entry.PendingEventTime, EventKind.Event, null, entry.PendingErrors, countAggregation: true, entry.PendingObservations);
         entry.Pending = ProcessEvents.None;
+        entry.PendingObservations = 0;
         entry.PendingErrors = null;
         entry.HeldParent = null;
     }
@@ -491,7 +525,8 @@ public sealed class ProcessTable
         EventKind kind,
         string? stateId,
         List<string>? errors,
-        bool countAggregation)
+        bool countAggregation,
+        int observations)
     {
         if (countAggregation)
         {
@@ -518,6 +553,7 @@ public sealed class ProcessTable
             EndTime = exited ? entry.EndTime : null,
             Exit = exited ? entry.Exit : ExitStatus.Unknown,
             Errors = errors is { Count: > 0 } ? errors : null,
+            Observations = observations,
         });
     }
 
@@ -544,7 +580,7 @@ public sealed class ProcessTable
             entry.Exited = true;
             entry.EndTime = null;
             entry.Exit = ExitStatus.Unknown;
-            Emit(entry, ProcessEvents.Exit, wall, EventKind.Event, null, null, countAggregation: true);
+            Emit(entry, ProcessEvents.Exit, wall, EventKind.Event, null, null, countAggregation: true, observations: 0);
         }
 
         Remove(entry);

@@ -10,7 +10,9 @@ namespace Shipper.Module.System.Process.Tracking;
 /// so nothing falls between the two), then applies observations as they come, flushes holds and grace times
 /// when they are due, resynchronises from /proc after loss and sends a state report every <c>state.period</c>.
 /// Reports go to a bounded channel; when it is full the loop waits (back-pressure reaches the source's channel,
-/// whose reader never blocks: it counts loss instead).
+/// whose reader never blocks: it counts loss instead). On stop it applies everything the source still hands over
+/// (the source completes its queue once it saw the stop), reports what is held and completes the channel, all
+/// before the shutdown deadline; what the deadline cuts off is counted in <c>process.stop_dropped_events</c>.
 /// </summary>
 public sealed class ProcessTracker : IDisposable
 {
@@ -35,6 +37,7 @@ public sealed class ProcessTracker : IDisposable
     private long? _resyncDue;
     private long _handled;
     private bool _idle;
+    private ProcessObservation? _carried; // read during a resync's backlog but newer than its scan: applied next
 
     public ProcessTracker(
         IProcessEventSource source,
@@ -94,19 +97,25 @@ public sealed class ProcessTracker : IDisposable
         yield return $"process table: {_table.Count} entries (max {_settings.MaxTracked}), {_table.HeldCount} held, hold target {_table.HoldTarget().TotalMilliseconds:0} ms";
     }
 
-    /// <summary>Runs until cancelled or until the source completes; then reports what is held and completes the output.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs until <paramref name="stop"/> fires or the source completes; then applies what the source still has,
+    /// reports what is held and completes the output, giving up (and counting what is left) when
+    /// <paramref name="deadline"/> fires.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stop, CancellationToken deadline)
     {
         Exception? failure = null;
         try
         {
-            _table.IgnoreEventsBefore(MonotonicNowNs());
-            _table.LoadSnapshot(_snapshot.Scan(cancellationToken), EventKind.Event, null);
+            var scanStart = MonotonicNowNs();
+            var samples = _snapshot.Scan(stop);
+            _table.IgnoreEarlierEventsOf(samples, scanStart);
+            _table.LoadSnapshot(samples, EventKind.Event, null);
             _nextStateReport = _time.GetTimestamp() + ToTicks(_settings.StatePeriod);
-            await DrainAsync(cancellationToken).ConfigureAwait(false);
-            await LoopAsync(cancellationToken).ConfigureAwait(false);
+            await DrainAsync(stop).ConfigureAwait(false);
+            await LoopAsync(stop).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
         catch (Exception ex)
@@ -119,21 +128,90 @@ public sealed class ProcessTracker : IDisposable
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             if (failure is null)
             {
-                // Whatever was held is reported on the way out; the output is drained with a short deadline.
-                _table.FlushAll();
-                using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                try
-                {
-                    await DrainAsync(shutdown.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    _log.Warn($"process tracker: {_table.QueuedReports} reports not delivered at shutdown");
-                }
+                await StopAsync(deadline).ConfigureAwait(false);
             }
 
             _output.TryComplete(failure);
         }
+    }
+
+    /// <summary>
+    /// After the loop: everything the source read becomes a report, unless the deadline comes first. The source
+    /// may still be handing over its last events (netlink: until its reader thread sees the stop); those it leaves
+    /// behind are counted by <see cref="DropUnapplied"/> once it is disposed.
+    /// </summary>
+    private async Task StopAsync(CancellationToken deadline)
+    {
+        try
+        {
+            var reader = _source.Observations;
+            while (true)
+            {
+                ApplyCarried();
+                while (reader.TryRead(out var observation))
+                {
+                    Apply(observation);
+                }
+
+                if (!await reader.WaitToReadAsync(deadline).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // The source failed while stopping: what it handed over is still reported.
+            _log.Error($"process: the event source failed while stopping: {ex.Message}");
+        }
+
+        _table.FlushAll();
+        try
+        {
+            await DrainAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            var reports = 0;
+            long events = 0;
+            while (_table.TryTakeReport(out var report))
+            {
+                reports++;
+                events += report.Observations;
+            }
+
+            _metrics.StopDroppedEvents.Add(events);
+            _log.Warn($"process: shutdown timeout reached: {reports} reports ({events} kernel events) were not handed to the document stage");
+        }
+    }
+
+    /// <summary>
+    /// Counts what the source left queued after the tracker stopped reading (the deadline came first). Call once the
+    /// source is disposed, so nothing more arrives. Returns the number of kernel events dropped.
+    /// </summary>
+    public long DropUnapplied()
+    {
+        long events = _carried is { IsLoss: false } ? 1 : 0;
+        _carried = null;
+        var reader = _source.Observations;
+        while (reader.TryRead(out var observation))
+        {
+            if (!observation.IsLoss)
+            {
+                events++;
+            }
+        }
+
+        if (events > 0)
+        {
+            _metrics.StopDroppedEvents.Add(events);
+            _log.Warn($"process: shutdown timeout reached: {events} kernel events were read but not applied");
+        }
+
+        return events;
     }
 
     private async Task LoopAsync(CancellationToken cancellationToken)
@@ -147,7 +225,7 @@ public sealed class ProcessTracker : IDisposable
                 _wake = NewWake();
             }
 
-            var batch = 0;
+            var batch = ApplyCarried() ? 1 : 0;
             while (batch < MaxBatch && reader.TryRead(out var observation))
             {
                 Apply(observation);
@@ -227,7 +305,7 @@ public sealed class ProcessTracker : IDisposable
             var scanStart = MonotonicNowNs();
             if (TryScan("resynchronise after lost events") is { } samples)
             {
-                _table.IgnoreEventsBefore(scanStart);
+                ApplyBacklog(scanStart);
                 _table.Resync(samples);
                 _log.Info($"process: table resynchronised from /proc after lost events: {samples.Count} processes, {_table.Count} tracked");
             }
@@ -242,6 +320,40 @@ public sealed class ProcessTracker : IDisposable
                 _metrics.StateReports.Increment();
             }
         }
+    }
+
+    /// <summary>
+    /// Applies the observations queued before a resync scan started, before the table is compared with the scan:
+    /// the table then holds every event the source did hand over (a process that started and ended in the backlog
+    /// is reported as it ran), and the comparison reports only what the lost events would have said. The first
+    /// observation newer than the scan is kept for after the comparison.
+    /// </summary>
+    private void ApplyBacklog(ulong scanStartNs)
+    {
+        ApplyCarried();
+        var reader = _source.Observations;
+        while (reader.TryRead(out var observation))
+        {
+            if (!observation.IsLoss && observation.Event.TimestampNs >= scanStartNs)
+            {
+                _carried = observation;
+                return;
+            }
+
+            Apply(observation);
+        }
+    }
+
+    private bool ApplyCarried()
+    {
+        if (_carried is not { } carried)
+        {
+            return false;
+        }
+
+        _carried = null;
+        Apply(carried);
+        return true;
     }
 
     /// <summary>A failed periodic scan is logged and skipped (the next loss or period tries again); it never stops the loop.</summary>
@@ -260,12 +372,15 @@ public sealed class ProcessTracker : IDisposable
 
     private async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
-        while (_table.TryTakeReport(out var report))
+        // Peek, write, then remove: a write cancelled at shutdown leaves the report queued, to be counted.
+        while (_table.TryPeekReport(out var report))
         {
             if (!_output.TryWrite(report))
             {
                 await _output.WriteAsync(report, cancellationToken).ConfigureAwait(false);
             }
+
+            _table.RemoveReport();
         }
     }
 

@@ -19,6 +19,9 @@ public sealed class TrackedProcess
     /// <summary>Events held for folding, not yet reported.</summary>
     public ProcessEvents Pending { get; set; }
 
+    /// <summary>Kernel events folded into <see cref="Pending"/> (the report's <see cref="ProcessReport.Observations"/>).</summary>
+    public int PendingObservations { get; set; }
+
     /// <summary>Monotonic timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the first held event.</summary>
     public long PendingSince { get; set; }
 

@@ -52,8 +52,8 @@ public static class ProcessFixtures
     public static ProcessObservation Fork(int child, int parent, ProcessSample? sample, ulong timestampNs = 0) =>
         new(new ProcConnectorEvent(ProcEventType.Fork, 0, timestampNs, child, child, parent, parent, 0, 0), sample, 0);
 
-    public static ProcessObservation Exec(int pid, ProcessSample? sample) =>
-        new(new ProcConnectorEvent(ProcEventType.Exec, 0, 0, pid, pid, 0, 0, 0, 0), sample, 0);
+    public static ProcessObservation Exec(int pid, ProcessSample? sample, ulong timestampNs = 0) =>
+        new(new ProcConnectorEvent(ProcEventType.Exec, 0, timestampNs, pid, pid, 0, 0, 0, 0), sample, 0);
 
     /// <summary>An exit with the kernel's wait status: <c>code &lt;&lt; 8</c> for exit(code), the signal number for a kill.</summary>
     public static ProcessObservation Exit(int pid, uint waitStatus = 0, int parent = 0, ulong timestampNs = 0) =>

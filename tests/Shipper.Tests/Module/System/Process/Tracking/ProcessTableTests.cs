@@ -415,20 +415,26 @@ public class ProcessTableTests
     }
 
     [Fact]
-    public void EventsOlderThanTheLastScanAreIgnored()
+    public void EventsOlderThanTheStartUpScanAreIgnoredOnlyForTheProcessesItReported()
     {
-        // A resync scan started at t=5000 ns already shows what happened before it.
-        _table.IgnoreEventsBefore(5000);
-        _table.Observe(Fork(200, 100, Sample(200, 100, 500, "old"), timestampNs: 4999));
+        // The start-up scan began at t=5000 ns and found bash (100): it already shows bash's earlier events.
+        var scanned = new[] { Sample(100, 1, 50, "bash") };
+        _table.IgnoreEarlierEventsOf(scanned, 5000);
+        _table.LoadSnapshot(scanned, EventKind.Event, null);
+        Assert.Single(Take(1));
+
         _table.Observe(Exit(100, 0, timestampNs: 4000));
+        // 200 ran and ended before the scan, which never saw it: it is still reported, as it ran.
+        _table.Observe(Fork(200, 100, Sample(200, 100, 500, "short"), timestampNs: 4999));
+        _table.Observe(Exit(200, 0, timestampNs: 4999));
         _table.Observe(Fork(201, 100, Sample(201, 100, 501, "new"), timestampNs: 5001));
         Advance(Hold);
 
-        var report = Assert.Single(Take(1));
-        Assert.Equal(201, report.Facts.Pid);
-        Assert.False(_table.TryGet(200, out _));
+        var reports = Take(2);
+        Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exit, reports.Single(r => r.Facts.Pid == 200).Events);
+        Assert.Equal(ProcessEvents.Fork, reports.Single(r => r.Facts.Pid == 201).Events);
         Assert.True(_table.TryGet(100, out var bash) && !bash.Exited);
-        Assert.Equal(2, Value(_registry, "process.stale_events"));
+        Assert.Equal(1, Value(_registry, "process.stale_events"));
     }
 
     private void Advance(TimeSpan by)

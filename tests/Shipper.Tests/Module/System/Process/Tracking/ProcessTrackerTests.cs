@@ -21,6 +21,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
     private readonly MetricsRegistry _registry;
     private readonly ProcessTracker _tracker;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _deadline = new();
     private Task? _run;
 
     public ProcessTrackerTests()
@@ -171,6 +172,102 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         Assert.Equal(ProcessEvents.Exec, report.Events);
     }
 
+    [Fact]
+    public async Task StoppingAppliesWhatTheSourceStillHoldsEvenWhileGathering()
+    {
+        // The loop lets events gather (fake time: the pause never ends by itself) before it applies them; a stop in
+        // that pause used to drop them uncounted.
+        using var tracker = NewTracker(_output, coalescing: TimeSpan.FromMilliseconds(100));
+        _source.Start(_stop.Token);
+        _run = Task.Run(() => tracker.RunAsync(_stop.Token, _deadline.Token));
+        await Next();
+        await Next();
+        await Eventually.True(() => tracker.Idle, Wait);
+
+        _source.Write(Fork(300, 100, Sample(300, 100, 900, "bash")));
+        _source.Write(Exec(300, Sample(300, 100, 900, "ls", new[] { "ls", "-l" }, "/usr/bin/ls")));
+        _source.Write(Exit(300, 2 << 8));
+        _stop.Cancel();
+        await _run.WaitAsync(Wait);
+
+        var ran = await Next();
+        Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exec | ProcessEvents.Exit, ran.Events);
+        Assert.Equal(3, ran.Observations);
+        Assert.Equal(2, ran.Exit.Code);
+        Assert.False(_output.Reader.TryRead(out _));
+        Assert.Equal(0, Value(_registry, "process.stop_dropped_events"));
+    }
+
+    [Fact]
+    public async Task ADeadlineDuringTheStopCountsTheReportsItCutOff()
+    {
+        var narrow = Channel.CreateBounded<ProcessReport>(1);
+        using var tracker = NewTracker(narrow, coalescing: TimeSpan.Zero);
+        _source.Start(_stop.Token);
+        _run = Task.Run(() => tracker.RunAsync(_stop.Token, _deadline.Token));
+        Assert.Equal(ProcessEvents.Snapshot, (await narrow.Reader.ReadAsync()).Events);
+        Assert.Equal(ProcessEvents.Snapshot, (await narrow.Reader.ReadAsync()).Events);
+        for (var pid = 400; pid < 410; pid++)
+        {
+            _source.Write(Fork(pid, 100, Sample(pid, 100, 1000, "bash")));
+        }
+
+        await Eventually.True(() => tracker.Handled == 10, Wait);
+
+        // Held forks are reported at the stop; the document stage takes one and then no more.
+        _stop.Cancel();
+        await Eventually.True(() => narrow.Reader.Count == 1, Wait);
+        _deadline.Cancel();
+        await _run.WaitAsync(Wait);
+
+        Assert.True(narrow.Reader.TryRead(out var first));
+        Assert.Equal(400, first.Facts.Pid);
+        Assert.True(narrow.Reader.Completion.IsCompleted);
+        Assert.Equal(9, Value(_registry, "process.stop_dropped_events"));
+    }
+
+    [Fact]
+    public async Task AResyncReportsEveryProcessOfTheBacklogBehindTheLossNotice()
+    {
+        Start();
+        await Next();
+        await Next();
+        await Advance(TimeSpan.Zero);
+
+        // A loss notice; while the resync's scan walks /proc, 3,000 short processes queue up behind the notice,
+        // all of them older than the scan.
+        const int count = 3000;
+        var before = _time.NowNanoseconds - 1;
+        _snapshot.Open.Reset();
+        _source.Write(ProcessObservation.Loss(4));
+        await Eventually.True(() => _snapshot.Scans == 2, Wait);
+        for (var i = 0; i < count; i++)
+        {
+            var pid = 1000 + i;
+            var start = 2000UL + (ulong)i;
+            _source.Write(Fork(pid, 100, Sample(pid, 100, start, "bash"), timestampNs: before));
+            _source.Write(Exec(pid, Sample(pid, 100, start, "true", new[] { "true", i.ToString() }, "/usr/bin/true"), timestampNs: before));
+            _source.Write(Exit(pid, 0, timestampNs: before));
+        }
+
+        _snapshot.Open.Set();
+
+        // The resync reports what is held before it compares: every process of the backlog, as it ran.
+        var ran = new HashSet<int>();
+        for (var i = 0; i < count; i++)
+        {
+            var report = await Next();
+            Assert.Equal(ProcessEvents.Fork | ProcessEvents.Exec | ProcessEvents.Exit, report.Events);
+            Assert.Equal(new[] { "true", (report.Facts.Pid - 1000).ToString() }, report.Facts.Args);
+            Assert.True(ran.Add(report.Facts.Pid));
+        }
+
+        await Handled(1 + 3 * count);
+        Assert.Equal(1, Value(_registry, "process.resyncs"));
+        Assert.Equal(0, Value(_registry, "process.stale_events"));
+        Assert.Equal(0, Value(_registry, "process.exits_not_observed"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
@@ -181,9 +278,20 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
 
         _tracker.Dispose();
         _stop.Dispose();
+        _deadline.Dispose();
     }
 
-    private void Start() => _run = Task.Run(() => _tracker.RunAsync(_stop.Token));
+    private void Start()
+    {
+        _source.Start(_stop.Token);
+        _run = Task.Run(() => _tracker.RunAsync(_stop.Token, _deadline.Token));
+    }
+
+    private ProcessTracker NewTracker(Channel<ProcessReport> output, TimeSpan coalescing)
+    {
+        var settings = new ProcessSettings { HoldTime = TimeSpan.FromSeconds(1), StatePeriod = TimeSpan.FromHours(1) };
+        return new ProcessTracker(_source, _snapshot, settings, _time, new ProcessMetrics(_registry), Logger.Null, output.Writer) { Coalescing = coalescing };
+    }
 
     private async Task<ProcessReport> Next()
     {
@@ -205,7 +313,7 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
         _time.Advance(by);
     }
 
-    /// <summary>An event source whose observations the test writes.</summary>
+    /// <summary>An event source whose observations the test writes; it stops as the real ones do.</summary>
     private sealed class ChannelSource : IProcessEventSource
     {
         private readonly Channel<ProcessObservation> _channel = Channel.CreateUnbounded<ProcessObservation>();
@@ -216,9 +324,9 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
 
         public ChannelReader<ProcessObservation> Observations => _channel.Reader;
 
-        public void Start(CancellationToken cancellationToken)
-        {
-        }
+        /// <summary>As the real sources: once stopped, the queue completes after what was already written.</summary>
+        public void Start(CancellationToken cancellationToken) =>
+            cancellationToken.Register(() => _channel.Writer.TryComplete());
 
         public void Write(ProcessObservation observation) => Assert.True(_channel.Writer.TryWrite(observation));
 
@@ -235,9 +343,13 @@ public sealed class ProcessTrackerTests : IAsyncDisposable
 
         public int Scans => Volatile.Read(ref _scans);
 
+        /// <summary>A scan waits until this is set, as a slow /proc walk would.</summary>
+        public ManualResetEventSlim Open { get; } = new(true);
+
         public IReadOnlyList<ProcessSample> Scan(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _scans);
+            Open.Wait(cancellationToken);
             lock (Processes)
             {
                 return Processes.ToArray();
