@@ -59,6 +59,9 @@ public sealed class ProcessDocument : IEventBody
 
     public required int Pid { get; init; }
 
+    /// <summary>Kernel events folded into this document (see <see cref="ProcessReport.Observations"/>); not emitted.</summary>
+    internal int Observations { get; init; }
+
     public string? Name { get; init; }
 
     public string[]? Args { get; init; }

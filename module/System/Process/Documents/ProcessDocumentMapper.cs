@@ -36,6 +36,7 @@ public sealed class ProcessDocumentMapper
             Kind = report.Kind,
             StateId = report.StateId,
             Pid = facts.Pid,
+            Observations = report.Observations,
             Name = facts.Name,
             Args = facts.Args,
             Executable = facts.Executable,
