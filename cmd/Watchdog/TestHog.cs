@@ -20,10 +20,9 @@ public static class TestHog
     // Holds the hogged memory so the GC cannot give it back.
     private static readonly List<byte[]> Hoard = new();
 
-    /// <summary>Starts the hog the variable asks for. Returns what it started, or null when the knob is unset.</summary>
-    public static string? StartIfRequested(Logger log, string? value = null)
+    /// <summary>Starts the hog the variable's <paramref name="value"/> asks for. Returns what it started, or null when the knob is unset.</summary>
+    public static string? StartIfRequested(Logger log, string? value)
     {
-        value ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(value))
         {
             return null;
