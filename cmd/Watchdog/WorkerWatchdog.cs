@@ -8,7 +8,7 @@ namespace Shipper.Watchdog;
 /// Everything of the watchdog that lives inside the process running the pipeline (the worker, or the one
 /// process when <c>watchdog.level: -1</c>): the <c>watchdog.*</c> metrics with the watcher's counters, the
 /// SIGUSR1 diagnostic snapshot, the publisher stall detector, systemd notifications and, in a watched
-/// worker, the guard that follows the watcher's death and the test-only hog knob.
+/// worker, the guard that follows the watcher's death (and, in a build with test hooks, the hog knob).
 /// </summary>
 public sealed class WorkerWatchdog : IDisposable
 {
@@ -72,7 +72,9 @@ public sealed class WorkerWatchdog : IDisposable
             watchdog.Guard = new WorkerGuard(pid, settings.Interval, settings.ForcedShutdownDelay, log, requestExit, time);
             watchdog._owned.Add(watchdog.Guard);
             watchdog.Guard.Start();
+#if SHIPPER_TEST_HOOKS
             TestHog.StartIfRequested(log, environment(TestHog.EnvironmentVariable));
+#endif
         }
 
         if (publisher is not null)
