@@ -32,6 +32,7 @@ public sealed class StatsServer : IAsyncDisposable
     private static readonly byte[] BusyResponse = Encoding.ASCII.GetBytes(Head(503, "text/plain; charset=utf-8", "busy\n"u8.Length, "Retry-After: 1\r\n") + "busy\n");
 
     private readonly TcpListener _listener;
+    private readonly string _host;
     private readonly MetricsRegistry _metrics;
     private readonly AgentInfo _agent;
     private readonly HostInfo _hostInfo;
@@ -53,6 +54,7 @@ public sealed class StatsServer : IAsyncDisposable
     {
         var address = host is "localhost" or "" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0];
         _listener = new TcpListener(address, port);
+        _host = host;
         _metrics = metrics;
         _agent = agent;
         _hostInfo = hostInfo;
@@ -77,6 +79,11 @@ public sealed class StatsServer : IAsyncDisposable
     {
         _listener.Start();
         _log.Info($"monitoring endpoint listening on http://{LocalEndpoint}");
+        if (!IPAddress.IsLoopback(LocalEndpoint.Address))
+        {
+            _log.Warn($"http.host {_host} is not a loopback address: other hosts can reach http://{LocalEndpoint} without authentication: / (agent name, id, version, hostname), /stats (every metric) and /state (configuration summary)");
+        }
+
         _loop = AcceptLoopAsync(_stop.Token);
     }
 

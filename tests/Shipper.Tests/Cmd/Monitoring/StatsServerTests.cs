@@ -213,4 +213,20 @@ public sealed class StatsServerTests : IAsyncDisposable
         Assert.True(getBody.Length > 0);
         Assert.Empty(body);
     }
+
+    [Fact]
+    public void ANonLoopbackAddressIsWarnedAboutWithWhatItExposes()
+    {
+        Start("0.0.0.0");
+        var warning = Assert.Single(_log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+        Assert.Contains("http.host 0.0.0.0 is not a loopback address", warning);
+        Assert.Contains("/ (agent name, id, version, hostname), /stats (every metric) and /state (configuration summary)", warning);
+    }
+
+    [Fact]
+    public void LoopbackIsNotWarnedAbout()
+    {
+        Start("localhost");
+        Assert.DoesNotContain(_log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal));
+    }
 }
