@@ -1,28 +1,37 @@
+using System.Globalization;
 using System.Net.Sockets;
+using Shipper.Module.Config;
 using Shipper.Module.Logging;
 
 namespace Shipper.Watchdog;
 
 /// <summary>
 /// Tells systemd how the shipper is doing: <c>READY=1</c> once it runs, <c>WATCHDOG=1</c> every half
-/// WatchdogSec= while the health check passes (so a hung worker gets restarted by systemd), and
+/// WatchdogSec= while nothing holds the pings back (so a hung or stuck worker gets restarted by systemd), and
 /// <c>STOPPING=1</c> when it stops. Inert when NOTIFY_SOCKET is not set.
 /// </summary>
 public sealed class SystemdHeartbeat : IDisposable
 {
     private readonly SystemdNotifier _notifier;
     private readonly TimeSpan? _watchdogTimeout;
-    private readonly Func<bool> _isHealthy;
+    private readonly Func<string?> _withholdReason;
     private readonly Logger _log;
     private readonly TimeProvider _time;
+    private readonly object _gate = new();
     private ITimer? _timer;
     private bool _warned;
+    private string? _withheldFor;
+    private DateTimeOffset _withheldSince;
 
-    public SystemdHeartbeat(SystemdNotifier notifier, TimeSpan? watchdogTimeout, Func<bool> isHealthy, Logger log, TimeProvider time)
+    /// <param name="withholdReason">
+    /// Why pings must stop now ("the publisher is stalled"), or null while they may go on. Asked before every
+    /// ping, from the timer's thread.
+    /// </param>
+    public SystemdHeartbeat(SystemdNotifier notifier, TimeSpan? watchdogTimeout, Func<string?> withholdReason, Logger log, TimeProvider time)
     {
         _notifier = notifier;
         _watchdogTimeout = watchdogTimeout;
-        _isHealthy = isHealthy;
+        _withholdReason = withholdReason;
         _log = log;
         _time = time;
     }
@@ -30,13 +39,16 @@ public sealed class SystemdHeartbeat : IDisposable
     /// <summary>Pings sent so far.</summary>
     public long Pings { get; private set; }
 
-    /// <summary>A heartbeat for systemd's socket, or null when not running under systemd.</summary>
-    public static SystemdHeartbeat? FromEnvironment(int? watcherPid, Func<bool> isHealthy, Logger log, TimeProvider time)
+    /// <summary>
+    /// A heartbeat for systemd's socket, or null when not running under systemd. <paramref name="environment"/>
+    /// reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID.
+    /// </summary>
+    public static SystemdHeartbeat? FromEnvironment(int? watcherPid, Func<string?> withholdReason, Logger log, TimeProvider time, Func<string, string?> environment)
     {
         SystemdNotifier? notifier;
         try
         {
-            notifier = SystemdNotifier.FromEnvironment();
+            notifier = SystemdNotifier.FromEnvironment(environment);
         }
         catch (ArgumentException e)
         {
@@ -44,7 +56,7 @@ public sealed class SystemdHeartbeat : IDisposable
             return null;
         }
 
-        return notifier is null ? null : new SystemdHeartbeat(notifier, SystemdNotifier.WatchdogTimeoutFromEnvironment(watcherPid), isHealthy, log, time);
+        return notifier is null ? null : new SystemdHeartbeat(notifier, SystemdNotifier.WatchdogTimeoutFromEnvironment(watcherPid, environment), withholdReason, log, time);
     }
 
     public void Ready()
@@ -63,23 +75,47 @@ public sealed class SystemdHeartbeat : IDisposable
         TrySend("STOPPING=1");
     }
 
-    /// <summary>One WATCHDOG=1 ping, if the health check passes.</summary>
+    /// <summary>One WATCHDOG=1 ping, unless something holds it back.</summary>
     public void Beat()
     {
-        bool healthy;
+        string? reason;
         try
         {
-            healthy = _isHealthy();
+            reason = _withholdReason();
         }
         catch (Exception e)
         {
-            _log.Warn($"systemd watchdog: health check failed ({e.Message}); not pinging");
-            return;
+            reason = $"the health check fails ({e.Message})";
         }
 
-        if (healthy && TrySend("WATCHDOG=1"))
+        lock (_gate)
         {
-            Pings++;
+            if (reason is not null)
+            {
+                // Once per episode: the pings stay off until systemd restarts us, and a line per period would
+                // only bury the one that says why.
+                if (_withheldFor is null)
+                {
+                    _withheldFor = reason;
+                    _withheldSince = _time.GetUtcNow();
+                    var deadline = _watchdogTimeout is { } timeout ? $" after WatchdogSec={ValueParsers.FormatDuration(timeout)}" : "";
+                    _log.Warn($"systemd watchdog: {reason}; WATCHDOG=1 pings stop, so systemd restarts the shipper{deadline} unless it recovers");
+                }
+
+                return;
+            }
+
+            if (_withheldFor is not null)
+            {
+                _log.Info(string.Create(CultureInfo.InvariantCulture,
+                    $"systemd watchdog: WATCHDOG=1 pings resume, {(_time.GetUtcNow() - _withheldSince).TotalSeconds:0.#}s after they stopped because {_withheldFor}"));
+                _withheldFor = null;
+            }
+
+            if (TrySend("WATCHDOG=1"))
+            {
+                Pings++;
+            }
         }
     }
 

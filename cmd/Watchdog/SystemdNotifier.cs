@@ -30,9 +30,9 @@ public sealed class SystemdNotifier : IDisposable
     public string SocketName { get; }
 
     /// <summary>A notifier for systemd's socket, or null when we were not started by systemd with Type=notify.</summary>
-    public static SystemdNotifier? FromEnvironment()
+    public static SystemdNotifier? FromEnvironment(Func<string, string?> environment)
     {
-        var name = Environment.GetEnvironmentVariable(SocketVariable);
+        var name = environment(SocketVariable);
         return string.IsNullOrEmpty(name) ? null : new SystemdNotifier(name);
     }
 
@@ -41,8 +41,8 @@ public sealed class SystemdNotifier : IDisposable
     /// this process, or the watcher that started us (systemd sets it to the main pid, which is the watcher;
     /// the unit's NotifyAccess=all lets the worker ping).
     /// </summary>
-    public static TimeSpan? WatchdogTimeoutFromEnvironment(int? watcherPid) =>
-        WatchdogTimeout(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"), Environment.ProcessId, watcherPid);
+    public static TimeSpan? WatchdogTimeoutFromEnvironment(int? watcherPid, Func<string, string?> environment) =>
+        WatchdogTimeout(environment("WATCHDOG_USEC"), environment("WATCHDOG_PID"), Environment.ProcessId, watcherPid);
 
     /// <summary>The rule of <see cref="WatchdogTimeoutFromEnvironment"/> over given values.</summary>
     public static TimeSpan? WatchdogTimeout(string? watchdogUsec, string? watchdogPid, int ownPid, int? watcherPid)

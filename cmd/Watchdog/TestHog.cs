@@ -7,23 +7,25 @@ namespace Shipper.Watchdog;
 /// <summary>
 /// TEST-ONLY knob for the watchdog's end-to-end tests: <c>SHIPPER_TEST_HOG=memory:300MB</c> makes a watched
 /// worker grow its resident memory to that size (in about a second, then hold it), <c>cpu</c> makes it spin
-/// one core, <c>crash</c> makes it exit with <see cref="WorkerExitCodes.TestCrash"/> at start. It acts only in
-/// a worker started by the watcher and does nothing when the variable is unset or empty. Never set it in
-/// production.
+/// one core, <c>crash</c> makes it exit with <see cref="CrashExitCode"/> at start. It acts only in a worker
+/// started by the watcher and does nothing when the variable is unset or empty. Compiled only into a build
+/// with <c>-p:ShipperTestHooks=true</c> (see Shipper.csproj), so a released binary has no such knob.
 /// </summary>
 public static class TestHog
 {
     public const string EnvironmentVariable = "SHIPPER_TEST_HOG";
+
+    /// <summary>The exit code of <c>crash</c> (EX_SOFTWARE).</summary>
+    public const int CrashExitCode = 70;
 
     private const int ChunkBytes = 8 * 1024 * 1024;
 
     // Holds the hogged memory so the GC cannot give it back.
     private static readonly List<byte[]> Hoard = new();
 
-    /// <summary>Starts the hog the variable asks for. Returns what it started, or null when the knob is unset.</summary>
-    public static string? StartIfRequested(Logger log, string? value = null)
+    /// <summary>Starts the hog the variable's <paramref name="value"/> asks for. Returns what it started, or null when the knob is unset.</summary>
+    public static string? StartIfRequested(Logger log, string? value)
     {
-        value ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(value))
         {
             return null;
@@ -32,9 +34,9 @@ public static class TestHog
         var spec = value.Trim();
         if (spec.Equals("crash", StringComparison.OrdinalIgnoreCase))
         {
-            log.Error($"{EnvironmentVariable}=crash (test knob): worker ({Environment.ProcessId}) exiting with code {WorkerExitCodes.TestCrash}");
+            log.Error($"{EnvironmentVariable}=crash (test knob): worker ({Environment.ProcessId}) exiting with code {CrashExitCode}");
             Console.Error.Flush();
-            LibC.ExitImmediately(WorkerExitCodes.TestCrash);
+            LibC.ExitImmediately(CrashExitCode);
             return spec;
         }
 

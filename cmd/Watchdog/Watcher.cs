@@ -351,7 +351,7 @@ public sealed class Watcher
     {
         try
         {
-            using var systemd = SystemdNotifier.FromEnvironment();
+            using var systemd = SystemdNotifier.FromEnvironment(Environment.GetEnvironmentVariable);
             systemd?.Send("STOPPING=1");
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or ArgumentException)

@@ -8,7 +8,4 @@ public static class WorkerExitCodes
 
     /// <summary>The worker noticed its watcher is gone and stopped.</summary>
     public const int WatcherGone = 0;
-
-    /// <summary>The test knob <c>SHIPPER_TEST_HOG=crash</c> (EX_SOFTWARE).</summary>
-    public const int TestCrash = 70;
 }

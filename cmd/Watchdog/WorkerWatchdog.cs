@@ -8,7 +8,7 @@ namespace Shipper.Watchdog;
 /// Everything of the watchdog that lives inside the process running the pipeline (the worker, or the one
 /// process when <c>watchdog.level: -1</c>): the <c>watchdog.*</c> metrics with the watcher's counters, the
 /// SIGUSR1 diagnostic snapshot, the publisher stall detector, systemd notifications and, in a watched
-/// worker, the guard that follows the watcher's death and the test-only hog knob.
+/// worker, the guard that follows the watcher's death (and, in a build with test hooks, the hog knob).
 /// </summary>
 public sealed class WorkerWatchdog : IDisposable
 {
@@ -24,10 +24,7 @@ public sealed class WorkerWatchdog : IDisposable
     }
 
     /// <summary>The pid of the watcher that started this process, or null when we are not a watched worker.</summary>
-    public static int? WatcherPid =>
-        int.TryParse(Environment.GetEnvironmentVariable(WorkerEnvironmentVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0
-            ? pid
-            : null;
+    public static int? WatcherPid => WatcherPidFrom(Environment.GetEnvironmentVariable);
 
     /// <summary>True in a worker the watcher started; <c>shipper run</c> must then run the pipeline, not another watcher.</summary>
     public static bool IsWorkerProcess => WatcherPid is not null;
@@ -49,7 +46,7 @@ public sealed class WorkerWatchdog : IDisposable
     /// <param name="requestExit">Stop the pipeline as on SIGTERM (drain) and exit the process with this code.</param>
     /// <param name="publisher">The publisher's progress, for the stall detector and the diagnostics; null to skip both.</param>
     /// <param name="trackedProcesses">One line per tracked process, for the SIGUSR1 snapshot.</param>
-    /// <param name="isHealthy">Whether to keep pinging systemd's watchdog; true when null.</param>
+    /// <param name="environment">Reads the process environment (the watcher's marks, systemd's variables); the real one when null.</param>
     public static WorkerWatchdog Start(
         WatchdogSettings settings,
         Logger log,
@@ -57,12 +54,13 @@ public sealed class WorkerWatchdog : IDisposable
         Action<int> requestExit,
         IPublisherProgress? publisher = null,
         Func<IEnumerable<string>>? trackedProcesses = null,
-        Func<bool>? isHealthy = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Func<string, string?>? environment = null)
     {
         time ??= TimeProvider.System;
-        var watcherPid = WatcherPid;
-        var inherited = InheritedState(log);
+        environment ??= Environment.GetEnvironmentVariable;
+        var watcherPid = WatcherPidFrom(environment);
+        var inherited = InheritedState(environment(WatchdogState.EnvironmentVariable), log);
         var diagnostics = new WorkerDiagnostics(metrics, publisher, trackedProcesses);
         var watchdog = new WorkerWatchdog(WatchdogMetrics.Register(metrics, inherited), diagnostics);
 
@@ -74,7 +72,9 @@ public sealed class WorkerWatchdog : IDisposable
             watchdog.Guard = new WorkerGuard(pid, settings.Interval, settings.ForcedShutdownDelay, log, requestExit, time);
             watchdog._owned.Add(watchdog.Guard);
             watchdog.Guard.Start();
-            TestHog.StartIfRequested(log);
+#if SHIPPER_TEST_HOOKS
+            TestHog.StartIfRequested(log, environment(TestHog.EnvironmentVariable));
+#endif
         }
 
         if (publisher is not null)
@@ -84,7 +84,13 @@ public sealed class WorkerWatchdog : IDisposable
             watchdog.StallDetector.Start();
         }
 
-        watchdog.Systemd = SystemdHeartbeat.FromEnvironment(watcherPid, isHealthy ?? (static () => true), log, time);
+        // A worker whose publisher is stuck is as useless as a hung one: stop pinging so that systemd restarts
+        // it. Without a publisher (nothing to watch) the pings only say that the process lives.
+        var stallDetector = watchdog.StallDetector;
+        Func<string?> withholdReason = stallDetector is null
+            ? static () => null
+            : () => stallDetector.IsStalled ? "the publisher is stalled" : null;
+        watchdog.Systemd = SystemdHeartbeat.FromEnvironment(watcherPid, withholdReason, log, time, environment);
         if (watchdog.Systemd is not null)
         {
             watchdog._owned.Add(watchdog.Systemd);
@@ -93,7 +99,7 @@ public sealed class WorkerWatchdog : IDisposable
         return watchdog;
     }
 
-    /// <summary>Call once the pipeline runs: READY=1 to systemd, then WATCHDOG=1 pings while healthy.</summary>
+    /// <summary>Call once the pipeline runs: READY=1 to systemd, then WATCHDOG=1 pings while the publisher is not stalled.</summary>
     public void Ready() => Systemd?.Ready();
 
     /// <summary>Call when the shutdown begins: STOPPING=1 to systemd.</summary>
@@ -109,9 +115,13 @@ public sealed class WorkerWatchdog : IDisposable
         _owned.Clear();
     }
 
-    private static WatchdogState InheritedState(Logger log)
+    private static int? WatcherPidFrom(Func<string, string?> environment) =>
+        int.TryParse(environment(WorkerEnvironmentVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0
+            ? pid
+            : null;
+
+    private static WatchdogState InheritedState(string? text, Logger log)
     {
-        var text = Environment.GetEnvironmentVariable(WatchdogState.EnvironmentVariable);
         if (string.IsNullOrEmpty(text))
         {
             return new WatchdogState();

@@ -6,8 +6,9 @@ using Xunit.Abstractions;
 namespace Shipper.Tests.Cmd.Watchdog;
 
 /// <summary>
-/// The real shipper binary (the build output beside the tests) started as its own process, its stderr
-/// captured line by line. Disposing kills whatever of it still runs, so a failed test leaves no orphan.
+/// The real shipper binary (the build output beside the tests, or <see cref="ShipperWithTestHooks"/>) started
+/// as its own process, its stderr captured line by line. Disposing kills whatever of it still runs, so a
+/// failed test leaves no orphan.
 /// </summary>
 public sealed partial class ShipperProcess : IDisposable
 {
@@ -26,9 +27,10 @@ public sealed partial class ShipperProcess : IDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The apphost (<c>shipper</c>, as installed) or <c>dotnet shipper.dll</c> (the dotnet host).</summary>
-    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, params string[] extraArgs)
+    /// <param name="directory">Where the binary is; the default build beside the tests when null.</param>
+    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, string? directory = null, params string[] extraArgs)
     {
-        var directory = AppContext.BaseDirectory;
+        directory ??= AppContext.BaseDirectory;
         var info = viaDotnetHost
             ? new ProcessStartInfo(DotnetHost()) { ArgumentList = { Path.Combine(directory, "shipper.dll") } }
             : new ProcessStartInfo(Path.Combine(directory, "shipper"));
@@ -183,7 +185,7 @@ public sealed partial class ShipperProcess : IDisposable
         _process.Dispose();
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))

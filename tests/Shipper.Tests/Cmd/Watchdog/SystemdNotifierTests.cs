@@ -7,7 +7,7 @@ namespace Shipper.Tests.Cmd.Watchdog;
 
 public class SystemdNotifierTests
 {
-    private static Socket Listen(string name)
+    internal static Socket Listen(string name)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(name[0] == '@' ? "\0" + name[1..] : name));
@@ -15,7 +15,7 @@ public class SystemdNotifierTests
         return socket;
     }
 
-    private static string Receive(Socket socket)
+    internal static string Receive(Socket socket)
     {
         var buffer = new byte[4096];
         var n = socket.Receive(buffer);
@@ -81,7 +81,7 @@ public class SystemdNotifierTests
         using var systemd = Listen(name);
         var time = new FakeTimeProvider();
         var healthy = true;
-        using var heartbeat = new SystemdHeartbeat(new SystemdNotifier(name), TimeSpan.FromSeconds(20), () => healthy, new CapturedLog().Logger("systemd"), time);
+        using var heartbeat = new SystemdHeartbeat(new SystemdNotifier(name), TimeSpan.FromSeconds(20), () => healthy ? null : "the test says so", new CapturedLog().Logger("systemd"), time);
 
         heartbeat.Ready();
         Assert.Equal("READY=1", Receive(systemd));
@@ -103,7 +103,7 @@ public class SystemdNotifierTests
     public void ANotifierWithNobodyListeningWarnsOnceAndCarriesOn()
     {
         var log = new CapturedLog();
-        using var heartbeat = new SystemdHeartbeat(new SystemdNotifier("@shipper-nobody-" + Guid.NewGuid().ToString("N")), null, () => true, log.Logger("systemd"), new FakeTimeProvider());
+        using var heartbeat = new SystemdHeartbeat(new SystemdNotifier("@shipper-nobody-" + Guid.NewGuid().ToString("N")), null, () => null, log.Logger("systemd"), new FakeTimeProvider());
         heartbeat.Ready();
         heartbeat.Beat();
         heartbeat.Beat();

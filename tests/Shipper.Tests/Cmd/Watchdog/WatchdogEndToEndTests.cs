@@ -9,8 +9,8 @@ namespace Shipper.Tests.Cmd.Watchdog;
 
 /// <summary>
 /// <c>shipper run</c> as built, as real processes: the watcher, the worker it starts (the same binary), and
-/// the test-only hog knob that makes the worker misbehave. Short intervals and delays keep each test to a
-/// few seconds.
+/// the test-only hog knob that makes the worker misbehave (in the copy built with test hooks; the default
+/// build must ignore it). Short intervals and delays keep each test to a few seconds.
 /// </summary>
 public sealed class WatchdogEndToEndTests : IDisposable
 {
@@ -29,7 +29,8 @@ public sealed class WatchdogEndToEndTests : IDisposable
 
     public void Dispose() => _config.Dispose();
 
-    private ShipperProcess Start(string watchdogYaml, string? hog = null, bool viaDotnetHost = false, params string[] extraArgs)
+    /// <param name="hog">A SHIPPER_TEST_HOG value; the binary is then the one built with test hooks unless <paramref name="shipped"/>.</param>
+    private ShipperProcess Start(string watchdogYaml, string? hog = null, bool viaDotnetHost = false, bool shipped = false, params string[] extraArgs)
     {
         File.WriteAllText(_config.Path, $"""
             shipper.modules:
@@ -42,7 +43,8 @@ public sealed class WatchdogEndToEndTests : IDisposable
             {Indent(watchdogYaml)}
             """);
         var environment = hog is null ? null : new Dictionary<string, string> { [TestHog.EnvironmentVariable] = hog };
-        return ShipperProcess.Start(_config.Path, _config.Directory, _output, environment, viaDotnetHost, extraArgs);
+        var directory = hog is null || shipped ? null : ShipperWithTestHooks.Directory;
+        return ShipperProcess.Start(_config.Path, _config.Directory, _output, environment, viaDotnetHost, directory, extraArgs);
     }
 
     private static string Indent(string yaml) =>
@@ -146,7 +148,7 @@ public sealed class WatchdogEndToEndTests : IDisposable
         Assert.Equal(WatcherExitCodes.RespawnLimitReached, shipper.ExitCode);
         var workers = shipper.WorkerPids();
         Assert.Equal(2, workers.Count);
-        Assert.Contains($"worker ({workers[0]}) exited with code {WorkerExitCodes.TestCrash}", shipper.Log.Text);
+        Assert.Contains($"worker ({workers[0]}) exited with code {TestHog.CrashExitCode}", shipper.Log.Text);
         Assert.Contains("worker respawning too quickly", shipper.Log.Text);
         Assert.Contains("respawning in 2.0s", shipper.Log.Text); // respawn_delay 0 + 2^1 s
         Assert.Contains("giving up: the worker died 2 times in a row within 10s of its start (watchdog.respawn_limit 2); last exit code 70", shipper.Log.Text);
@@ -190,6 +192,29 @@ public sealed class WatchdogEndToEndTests : IDisposable
         // (The worker's own exit code is the pipeline's business; the watcher exits 0 whatever it is.)
         Assert.Contains($"worker ({worker}) stopped with exit code", shipper.Log.Text);
         Assert.Contains("watcher (", shipper.Log.Lines[^1]);
+    }
+
+    [Fact]
+    public void TheShippedBuildHasNoTestHogAndItsWorkerIgnoresTheVariable()
+    {
+        // No trace in the binary: string literals are UTF-16 in the metadata, names UTF-8.
+        var binary = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "shipper.dll"));
+        Assert.Equal(-1, binary.AsSpan().IndexOf(System.Text.Encoding.Unicode.GetBytes(TestHog.EnvironmentVariable)));
+        Assert.Equal(-1, binary.AsSpan().IndexOf("TestHog"u8));
+
+        using var shipper = Start("""
+            interval: 200ms
+            respawn_delay: 0
+            """, hog: "crash", shipped: true);
+        var worker = shipper.WaitForWorker(0, Patience);
+
+        // The worker got past the point where the hooked build crashes, and keeps running.
+        shipper.Log.WaitFor("starting: 1 dataset(s)", Patience);
+        Assert.False(ShipperProcess.IsGone(worker));
+        Assert.DoesNotContain($"exited with code {TestHog.CrashExitCode}", shipper.Log.Text);
+        Assert.DoesNotContain(TestHog.EnvironmentVariable, shipper.Log.Text);
+        Assert.Equal(new[] { worker }, shipper.WorkerPids());
+        AssertStopsCleanly(shipper);
     }
 
     [Theory]
