@@ -77,7 +77,7 @@ public sealed class ProcessDataset : IDataset
     /// Runs tracker and document stage behind a started <paramref name="source"/> (which this disposes) until
     /// <paramref name="stop"/>. The stop has one budget, <see cref="DatasetContext.ShutdownTimeout"/>: the source
     /// completes its queue, the tracker applies the rest and reports what is held, the stage publishes. What the
-    /// budget cuts off is counted in <c>process.stop_dropped_events</c> and logged.
+    /// budget cuts off is counted in <c>process.stop_dropped_events</c> and logged by the stage that dropped it.
     /// </summary>
     internal async Task RunStagesAsync(IProcessEventSource source, IProcessSnapshotSource snapshot, IEventReporter reporter, CancellationToken stop)
     {
@@ -115,7 +115,7 @@ public sealed class ProcessDataset : IDataset
         {
             // Nothing more arrives once the source is disposed: what it left queued can be counted.
             source.Dispose();
-            var unapplied = tracker.DropUnapplied();
+            tracker.DropUnapplied();
             try
             {
                 await publishing.ConfigureAwait(false);
@@ -125,10 +125,9 @@ public sealed class ProcessDataset : IDataset
             }
 
             var (documents, events) = stage.DropUnpublished();
-            if (documents > 0 || unapplied > 0)
+            if (documents > 0)
             {
-                _log.Warn($"process: shipper.shutdown_timeout ({_context.ShutdownTimeout.TotalSeconds:0.###}s) reached: {documents} documents " +
-                          $"not published; {events + unapplied} kernel events in them or still queued are counted in process.stop_dropped_events");
+                _log.Warn($"process: shutdown timeout reached: {documents} documents ({events} kernel events) were not published");
             }
 
             LastTable = tracker.Table;

@@ -190,9 +190,9 @@ public sealed class ProcessTracker : IDisposable
 
     /// <summary>
     /// Counts what the source left queued after the tracker stopped reading (the deadline came first). Call once the
-    /// source is disposed, so nothing more arrives. Returns the number of kernel events dropped.
+    /// source is disposed, so nothing more arrives.
     /// </summary>
-    public long DropUnapplied()
+    public void DropUnapplied()
     {
         long events = _carried is { IsLoss: false } ? 1 : 0;
         _carried = null;
@@ -210,8 +210,6 @@ public sealed class ProcessTracker : IDisposable
             _metrics.StopDroppedEvents.Add(events);
             _log.Warn($"process: shutdown timeout reached: {events} kernel events were read but not applied");
         }
-
-        return events;
     }
 
     private async Task LoopAsync(CancellationToken cancellationToken)
