@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Shipper.Events;
+using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Cmd.Events;
 
@@ -18,11 +20,27 @@ public class DocumentWriterTests
         Assert.Equal("\"9999-12-31T23:59:59.999Z\"", Write(DateTime.MaxValue));
     }
 
-    [Fact]
-    public void ALocalTimestampIsWrittenInUtc()
+    /// <summary>
+    /// A local time is converted with the zone's offset on that date. The machine (and CI) runs in UTC, where
+    /// local and UTC coincide, so the writer runs in a child process under a zone with a non-whole-hour offset
+    /// (Kathmandu +05:45; St. John's -02:30 in summer, -03:30 in winter). Needs tzdata (/usr/share/zoneinfo).
+    /// </summary>
+    [Theory]
+    [InlineData("Asia/Kathmandu", "2024-05-01T15:45:00.007", "2024-05-01T10:00:00.007Z")]
+    [InlineData("Asia/Kathmandu", "2024-01-01T05:00:00.000", "2023-12-31T23:15:00.000Z")]
+    [InlineData("America/St_Johns", "2024-05-01T07:30:00.007", "2024-05-01T10:00:00.007Z")]
+    [InlineData("America/St_Johns", "2024-12-31T21:00:00.123", "2025-01-01T00:30:00.123Z")]
+    public void ALocalTimestampIsWrittenInUtc(string zone, string local, string utc)
     {
-        var utc = new DateTime(2024, 5, 1, 10, 0, 0, 7, DateTimeKind.Utc);
-        Assert.Equal("\"2024-05-01T10:00:00.007Z\"", Write(utc.ToLocalTime()));
+        var output = InChildProcess.Run(nameof(WriteLocalTime), new Dictionary<string, string> { ["TZ"] = zone }, local);
+        Assert.Equal($"{zone} \"{utc}\"", output);
+    }
+
+    /// <summary>In the child: the zone it runs in, and <paramref name="args"/>[0] as a local time written by the writer.</summary>
+    internal static string WriteLocalTime(string[] args)
+    {
+        var local = DateTime.SpecifyKind(DateTime.ParseExact(args[0], "yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture), DateTimeKind.Local);
+        return $"{TimeZoneInfo.Local.Id} {Write(local)}";
     }
 
     private static string Write(DateTime time)

@@ -32,7 +32,7 @@ public sealed partial class ShipperProcess : IDisposable
     {
         directory ??= AppContext.BaseDirectory;
         var info = viaDotnetHost
-            ? new ProcessStartInfo(DotnetHost()) { ArgumentList = { Path.Combine(directory, "shipper.dll") } }
+            ? new ProcessStartInfo(Shipper.Tests.Support.InChildProcess.DotnetHost()) { ArgumentList = { Path.Combine(directory, "shipper.dll") } }
             : new ProcessStartInfo(Path.Combine(directory, "shipper"));
         foreach (var argument in new[] { "run", "-e", "-c", configPath, "--path.home", home })
         {
@@ -183,18 +183,6 @@ public sealed partial class ShipperProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    internal static string DotnetHost()
-    {
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-        {
-            return fromSdk;
-        }
-
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
     }
 
     [GeneratedRegex(@"worker \((\d+)\) started")]

@@ -29,7 +29,7 @@ public static class ShipperWithTestHooks
             ArgumentList =
             {
                 "-c", "exec \"$0\" build \"$1\" -c Debug -p:ShipperTestHooks=true --no-restore -nodeReuse:false -nologo -v:q -o \"$2\" >\"$3\" 2>&1",
-                ShipperProcess.DotnetHost(), project, output, log,
+                Shipper.Tests.Support.InChildProcess.DotnetHost(), project, output, log,
             },
             UseShellExecute = false,
         };

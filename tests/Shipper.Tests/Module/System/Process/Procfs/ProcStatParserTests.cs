@@ -84,10 +84,38 @@ public class ProcStatParserTests
     public void EveryTruncationOfARealLineIsHandled()
     {
         var content = File.ReadAllBytes($"/proc/{Environment.ProcessId}/stat");
-        for (var length = 0; length < content.Length; length++)
+        var text = Encoding.Latin1.GetString(content); // one char per byte: text indices are byte offsets
+
+        // The expected fields, from splitting the text: comm between the first '(' and the last ')', then
+        // fields 3 (state) .. 22 (starttime) separated by single spaces.
+        var open = text.IndexOf('(');
+        var close = text.LastIndexOf(')');
+        var fields = text[(close + 2)..].TrimEnd('\n').Split(' ');
+        var full = new ProcStat(int.Parse(text[..(open - 1)]), open + 1, close - open - 1, fields[3 - 3][0],
+            int.Parse(fields[4 - 3]), int.Parse(fields[5 - 3]), int.Parse(fields[6 - 3]), int.Parse(fields[7 - 3]),
+            uint.Parse(fields[9 - 3]), ulong.Parse(fields[14 - 3]), ulong.Parse(fields[15 - 3]),
+            long.Parse(fields[20 - 3]), ulong.Parse(fields[22 - 3]));
+        var startTimeAt = close + 2 + fields.Take(22 - 3).Sum(f => f.Length + 1);
+        Assert.Equal(fields[22 - 3], text.Substring(startTimeAt, fields[22 - 3].Length));
+
+        for (var length = 0; length <= content.Length; length++)
         {
-            // Must not throw; a prefix that still holds everything up to starttime may parse.
-            ProcStatParser.TryParse(content.AsSpan(0, length), out _);
+            var parsed = ProcStatParser.TryParse(content.AsSpan(0, length), out var stat);
+            if (length <= startTimeAt)
+            {
+                // Cut anywhere before starttime's first digit: a field the dataset needs is missing.
+                Assert.False(parsed, $"a line cut after {length} of {content.Length} bytes parsed");
+                Assert.Equal(default, stat);
+            }
+            else
+            {
+                // Cut inside starttime, the digits left read as a smaller number (nothing tells them from a
+                // whole field; the reader reads stat to its end, so a sample never sees such a line). Cut after
+                // it, the line parses whole.
+                var digits = Math.Min(length - startTimeAt, fields[22 - 3].Length);
+                Assert.True(parsed, $"a line cut after {length} of {content.Length} bytes did not parse");
+                Assert.Equal(full with { StartTimeTicks = ulong.Parse(fields[22 - 3][..digits]) }, stat);
+            }
         }
     }
 
