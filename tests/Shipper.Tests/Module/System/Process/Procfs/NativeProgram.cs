@@ -82,4 +82,43 @@ public static class NativeProgram
             return 0;
         }
         """);
+
+    /// <summary>
+    /// Starts a second thread, then prints CLOCK_MONOTONIC (ns) and ends its main thread with pthread_exit; the
+    /// second thread calls exit(3) half a second later. With an argument it first prints "ready" and waits for a
+    /// line on stdin.
+    /// </summary>
+    public static string MainThreadExitsFirst => Build("main-exits-first", """
+        #include <pthread.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <time.h>
+        #include <unistd.h>
+        static int cue[2];
+        static void *late(void *arg) {
+            char c;
+            (void)arg;
+            if (read(cue[0], &c, 1) != 1) _exit(1);
+            usleep(500000);
+            exit(3);
+        }
+        int main(int argc, char **argv) {
+            pthread_t t;
+            char line[16];
+            (void)argv;
+            if (pipe(cue) != 0) return 1;
+            pthread_create(&t, 0, late, 0);
+            if (argc > 1) {
+                printf("ready\n");
+                fflush(stdout);
+                if (!fgets(line, sizeof line, stdin)) return 1;
+            }
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            printf("%lld\n", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+            fflush(stdout);
+            if (write(cue[1], "x", 1) != 1) return 1;
+            pthread_exit(0);
+        }
+        """);
 }

@@ -294,6 +294,31 @@ public class ProcReaderTests
     }
 
     [KernelFact]
+    public void CountsTheTasksTheKernelStillCountsInAThreadGroupAndTellsZombies()
+    {
+        using var reader = new ProcReader();
+        using var sleeper = ChildProcess.Start("/bin/sleep", "30");
+        Assert.Equal(1, reader.CountThreads(sleeper.Pid));
+        Assert.False(reader.IsZombie(sleeper.Pid));
+
+        // Main thread ended (a zombie), one thread left: both count, so a group with threads left shows 2 or more.
+        using var group = ChildProcess.Start(NativeProgram.MainThreadExitsFirst, redirectOutput: true);
+        group.ReadLine();
+        Assert.Equal('Z', WaitFor(() => reader.ReadStatOnly(group.Pid, out _), s => s.State == 'Z').State);
+        Assert.Equal(2, reader.CountThreads(group.Pid));
+        Assert.True(reader.IsZombie(group.Pid));
+
+        // Ended, not reaped: the zombie alone. Reaped: gone.
+        using var parent = ChildProcess.Start(NativeProgram.ZombieMaker, redirectOutput: true);
+        var zombie = int.Parse(parent.ReadLine());
+        Assert.Equal('Z', WaitFor(() => reader.ReadStatOnly(zombie, out _), s => s.State == 'Z').State);
+        Assert.Equal(1, reader.CountThreads(zombie));
+        Assert.True(reader.IsZombie(zombie));
+        Assert.True(group.Process.WaitForExit(10_000));
+        Assert.Equal(0, reader.CountThreads(group.Pid));
+    }
+
+    [KernelFact]
     public void SystemCallsAndFilesGiveTheSameSample()
     {
         // An unprivileged process with its own ids and no capabilities, and a root one with arguments that
