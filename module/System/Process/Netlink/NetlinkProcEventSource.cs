@@ -17,8 +17,9 @@ namespace Shipper.Module.System.Process.Netlink;
 /// Where the kernel filters (6.6+), forks and exits come on a second socket that the reader drains when it wakes
 /// for anything else, and at least every receive timeout, rather than waking for each
 /// (<see cref="NetlinkSourceOptions.DeferExits"/>, <see cref="NetlinkSourceOptions.DeferForks"/>). They are merged
-/// back in kernel timestamp order, so each process's fork, exec and exit stay in order. A child that execs is
-/// read once, at the exec, for both events; one that does not is read when its fork is drained.
+/// back in kernel timestamp order, so each process's fork, exec and exit stay in order, and a process's exit comes
+/// before the fork of the next one given its pid. A child that execs is read once, at the exec, for both events;
+/// one that does not is read when its fork is drained.
 /// </summary>
 public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 {
@@ -656,13 +657,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
             if (_deferredSocket is not null)
             {
-                // Forks and exits that happened before this event go first; with forks deferred, this process's
-                // own fork is among them (it reached the deferred socket before this exec reached ours).
-                if (DefersForks && e.Type != ProcEventType.Fork)
-                {
-                    DrainDeferred();
-                }
-
+                // Forks and exits that happened before this event go first: the kernel queued each of them on the
+                // deferred socket before this event existed, so a drain now has them all. With forks deferred, this
+                // process's own fork is among them; with forks on this socket, the exit of the process whose pid
+                // this child got is, and must reach the tracker before this fork.
+                DrainDeferred();
                 FlushPending(e.TimestampNs, e.Type == ProcEventType.Exec ? sample : null);
             }
         }

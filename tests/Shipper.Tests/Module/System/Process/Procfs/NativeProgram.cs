@@ -121,4 +121,67 @@ public static class NativeProgram
             pthread_exit(0);
         }
         """);
+
+    /// <summary>
+    /// Gives one pid to two processes within a millisecond or two (root: it writes
+    /// <c>/proc/sys/kernel/ns_last_pid</c>): child A reports its start tick and exits without exec; once it is
+    /// reaped, child B gets A's pid, reports its start tick and execs argv[1..]. Tries again when another process
+    /// takes the pid first. Prints "pid tickA tickB", then waits for B; exits 2 when it never got the pid.
+    /// </summary>
+    public static string PidReuser => Build("pid-reuser", """
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        static unsigned long long start_tick(void) {
+            char buf[1024];
+            int fd = open("/proc/self/stat", O_RDONLY);
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            buf[n > 0 ? n : 0] = 0;
+            char *p = strrchr(buf, ')');
+            if (!p) return 0;
+            int field = 2; /* p ends field 2 (comm); starttime is field 22 */
+            while (*p && field < 22) { if (*p == ' ') field++; p++; }
+            return strtoull(p, 0, 10);
+        }
+        static void report(int fd) {
+            unsigned long long tick = start_tick();
+            write(fd, &tick, sizeof tick);
+        }
+        int main(int argc, char **argv) {
+            if (argc < 2) return 64;
+            for (int attempt = 0; attempt < 100; attempt++) {
+                int a_out[2], b_out[2], go[2];
+                unsigned long long tick_a = 0, tick_b = 0;
+                char verdict;
+                pipe(a_out); pipe(b_out); pipe(go);
+                pid_t a = fork();
+                if (a == 0) { report(a_out[1]); _exit(0); }
+                read(a_out[0], &tick_a, sizeof tick_a);
+                waitpid(a, 0, 0);
+                int last = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+                if (last < 0) { perror("ns_last_pid"); return 1; }
+                dprintf(last, "%d", (int)a - 1);
+                close(last);
+                pid_t b = fork();
+                if (b == 0) {
+                    report(b_out[1]);
+                    if (read(go[0], &verdict, 1) == 1 && verdict == 'x') execv(argv[1], argv + 1);
+                    _exit(1);
+                }
+                read(b_out[0], &tick_b, sizeof tick_b);
+                write(go[1], b == a ? "x" : "n", 1);
+                close(a_out[0]); close(a_out[1]); close(b_out[0]); close(b_out[1]); close(go[0]); close(go[1]);
+                if (b != a) { waitpid(b, 0, 0); continue; }
+                printf("%d %llu %llu\n", (int)a, tick_a, tick_b);
+                fflush(stdout);
+                waitpid(b, 0, 0);
+                return 0;
+            }
+            return 2;
+        }
+        """);
 }
