@@ -1,3 +1,4 @@
+using global::System.Runtime.CompilerServices;
 using global::System.Runtime.InteropServices;
 using global::System.Threading.Channels;
 using Shipper.Module.Logging;
@@ -62,6 +63,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private long _lastDrain;
     private bool _draining; // the message being handled came from the deferred socket
     private readonly Queue<ProcConnectorEvent> _pending = new();
+    private readonly Dictionary<int, PendingOrder> _pendingOrder = new();
+    private long _pendingHead = 1; // drain number of the event at the head of _pending
+    private long _pendingTail = 1; // drain number the next pending event gets
     private Thread? _thread;
     private CancellationTokenRegistration _cancellation;
     private volatile bool _stopping;
@@ -531,33 +535,98 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>
     /// Hands on the pending forks and exits that happened before <paramref name="beforeNs"/> (CLOCK_MONOTONIC). A
     /// fork of the process <paramref name="exec"/> was just read for takes its stat from that read; any other
-    /// fork is read now (the child has not exec'd yet, or never will).
+    /// fork is read now (the child has not exec'd yet, or never will). See <see cref="ForkSample"/> for a pid
+    /// that changed hands meanwhile.
     /// </summary>
     private void FlushPending(ulong beforeNs, ProcessSample? exec)
     {
         while (_pending.TryPeek(out var e) && e.TimestampNs < beforeNs)
         {
             _pending.Dequeue();
+            var number = _pendingHead++;
+            var pid = e.ProcessPid;
+            var later = TakePendingOrder(pid, number);
             if (e.Type == ProcEventType.Exit)
             {
-                _reader.Release(e.ProcessPid);
+                _reader.Release(pid);
                 Enqueue(new ProcessObservation(e, null, 0));
                 continue;
             }
 
-            ProcessSample sample;
-            if (exec is not null && exec.Pid == e.ProcessPid && exec.HasStat)
+            Enqueue(new ProcessObservation(e, ForkSample(e, number, later, exec), 0));
+        }
+    }
+
+    /// <summary>
+    /// The stat of a drained fork's child, or none if it is not to be had. The pid may have gone to another process
+    /// since the fork (reaped, then reused: forced with ns_last_pid, clone3's set_tid or CRIU; pid_max comes
+    /// round far more slowly), and what /proc or the exec read then shows is that one. What the drained events
+    /// say decides first: a later fork of the pid means it changed hands (nothing read now is this child's); a
+    /// later exit, that this child ended, so only its unreaped zombie is still its own. The exec read belongs to
+    /// this child when no later fork does (an exit in between is the main thread's, ended by a thread's exec). As
+    /// a last check the stat's start must fall in the tick of the fork event (where the kernel stamps both). A
+    /// stat that fails any of this is treated as unreadable: the tracker takes the start from the fork event.
+    /// </summary>
+    private ProcessSample ForkSample(in ProcConnectorEvent fork, long number, in PendingOrder later, ProcessSample? exec)
+    {
+        var pid = fork.ProcessPid;
+        if (later.LastFork > number)
+        {
+            return ReusedPid(pid);
+        }
+
+        ProcessSample sample;
+        var ended = later.LastExit > number;
+        if (exec is not null && exec.Pid == pid && exec.HasStat)
+        {
+            sample = exec.StatView();
+        }
+        else
+        {
+            sample = _reader.ReadStatOnly(pid, out var failures, holdOpen: !ended);
+            if (ended && sample.HasStat && sample.State != 'Z')
             {
-                sample = exec.StatView();
-            }
-            else
-            {
-                sample = _reader.ReadStatOnly(e.ProcessPid, out var failures, holdOpen: true);
-                Metrics.Enrichment.Count(failures);
+                return ReusedPid(pid);
             }
 
-            Enqueue(new ProcessObservation(e, sample, 0));
+            Metrics.Enrichment.Count(failures);
         }
+
+        if (sample.HasStat && sample.StartTimeTicks != BootClock.Shared.StartTimeTicksAt(fork.TimestampNs))
+        {
+            _reader.Release(pid);
+            return ReusedPid(pid);
+        }
+
+        return sample;
+    }
+
+    /// <summary>A fork's sample when its child's pid belongs to another process by the time it could be read.</summary>
+    private ProcessSample ReusedPid(int pid)
+    {
+        Metrics.ReusedPidStats.Increment();
+        Metrics.Enrichment.Count(ProcReadFailures.Stat | ProcReadFailures.Exited);
+        var sample = new ProcessSample { Pid = pid, StatOnly = true };
+        sample.AddError($"cannot read {_reader.ProcRoot}/{pid}/stat: process exited (the pid belongs to another process now)");
+        return sample;
+    }
+
+    /// <summary>What follows the drained event numbered <paramref name="number"/> for the same pid; forgets the pid after its last.</summary>
+    private PendingOrder TakePendingOrder(int pid, long number)
+    {
+        ref var order = ref CollectionsMarshal.GetValueRefOrNullRef(_pendingOrder, pid);
+        if (Unsafe.IsNullRef(ref order))
+        {
+            return default;
+        }
+
+        var copy = order;
+        if (copy.LastFork <= number && copy.LastExit <= number)
+        {
+            _pendingOrder.Remove(pid);
+        }
+
+        return copy;
     }
 
     private void HandleReceiveError(int errno)
@@ -633,6 +702,17 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
         if (_draining)
         {
+            ref var order = ref CollectionsMarshal.GetValueRefOrAddDefault(_pendingOrder, e.ProcessPid, out _);
+            if (e.Type == ProcEventType.Fork)
+            {
+                order.LastFork = _pendingTail;
+            }
+            else
+            {
+                order.LastExit = _pendingTail;
+            }
+
+            _pendingTail++;
             _pending.Enqueue(e);
             return;
         }

@@ -22,6 +22,7 @@ public sealed class NetlinkSourceMetrics
         SequenceGaps = registry.Counter("process.netlink.sequence_gaps");
         QueueFull = registry.Counter("process.netlink.queue_full");
         ReceiveErrors = registry.Counter("process.netlink.receive_errors");
+        ReusedPidStats = registry.Counter("process.netlink.reused_pid_stats");
     }
 
     /// <summary>Every kernel event we know we missed (socket drops, sequence gaps, queue full). Cumulative.</summary>
@@ -46,4 +47,7 @@ public sealed class NetlinkSourceMetrics
     public Counter QueueFull { get; }
 
     public Counter ReceiveErrors { get; }
+
+    /// <summary>Fork stats not used because the pid belonged to another process by then (the child counts as reaped).</summary>
+    public Counter ReusedPidStats { get; }
 }

@@ -9,12 +9,36 @@ namespace Shipper.Tests.Module.System.Process.Netlink;
 
 /// <summary>
 /// One pid, two processes, within a millisecond or two (see <see cref="NativeProgram.PidReuser"/>): child A exits
-/// without exec, child B takes its pid and execs.
+/// without exec, child B takes its pid and execs. Each round is short enough that A's fork, A's exit and B's fork
+/// usually wait on the deferred socket together until B's exec drains them.
 /// </summary>
 [Collection(PidReuseCollection.Name)]
 public sealed class NetlinkPidReuseTests
 {
     private const int Rounds = 5;
+
+    [KernelFact]
+    public void AForkOnlyChildNeverTakesTheStatOfTheProcessThatGotItsPidNext()
+    {
+        using var source = Open(new NetlinkSourceOptions());
+        Assert.True(source.DefersForks);
+        for (var round = 0; round < Rounds; round++)
+        {
+            var mine = Reuse(source, out var reuse);
+            Assert.Equal([ProcEventType.Fork, ProcEventType.Exit, ProcEventType.Fork, ProcEventType.Exec, ProcEventType.Exit], mine.Select(o => o.Event.Type));
+
+            // A's fork: its own stat, or none (the tracker then takes the start from the fork event), never B's.
+            var a = mine[0].Sample!;
+            Assert.True(!a.HasStat || (a.StartTimeTicks == reuse.TickA && a.Name != "sleep"),
+                $"round {round}: A's fork carries stat of {a.Name} started at tick {a.StartTimeTicks} (A {reuse.TickA}, B {reuse.TickB})");
+
+            // B's fork carries B's own stat (read at its exec or when its fork was drained).
+            var b = mine[2].Sample!;
+            Assert.True(b.HasStat, $"round {round}: B's fork has no stat: {string.Join("; ", b.Errors ?? [])}");
+            Assert.Equal(reuse.TickB, b.StartTimeTicks);
+            Assert.Equal("sleep", mine[3].Sample!.Name);
+        }
+    }
 
     [KernelFact]
     public void WithFullForkSamplesTheFormerOwnersExitStillComesBeforeTheNextFork()
