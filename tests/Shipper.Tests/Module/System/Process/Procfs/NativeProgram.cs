@@ -122,6 +122,55 @@ public static class NativeProgram
         }
         """);
 
+    /// <summary>Starts three threads that wait forever, prints "ready", and calls exit(7) from main.</summary>
+    public static string ExitWhileThreadsRun => Build("exit-while-threads-run", """
+        #include <pthread.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        static void *wait_forever(void *arg) { (void)arg; for (;;) pause(); }
+        int main(void) {
+            pthread_t t;
+            for (int i = 0; i < 3; i++) pthread_create(&t, 0, wait_forever, 0);
+            printf("ready\n");
+            fflush(stdout);
+            usleep(50000);
+            exit(7);
+        }
+        """);
+
+    /// <summary>
+    /// A second thread execs <c>/bin/sh -c 'exit 4'</c> while main waits: the process goes on as sh. With an
+    /// argument N it first fills N MiB of memory in small pages, which the exec then frees after the kernel has
+    /// released the main thread and before it reports the exec (~60 ms for 512 MiB here).
+    /// </summary>
+    public static string ThreadExecs => Build("thread-execs", """
+        #include <pthread.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/mman.h>
+        #include <unistd.h>
+        static void *run(void *arg) {
+            (void)arg;
+            usleep(100000);
+            execl("/bin/sh", "sh", "-c", "exit 4", (char *)0);
+            _exit(99);
+        }
+        int main(int argc, char **argv) {
+            pthread_t t;
+            if (argc > 1 && atoi(argv[1]) > 0) {
+                /* Small pages: freeing 512 MiB of them takes the kernel ~60 ms here (huge pages, ~1 ms). */
+                size_t size = (size_t)atoi(argv[1]) << 20;
+                char *memory = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (memory == MAP_FAILED) return 1;
+                madvise(memory, size, MADV_NOHUGEPAGE);
+                memset(memory, 1, size);
+            }
+            pthread_create(&t, 0, run, 0);
+            for (;;) pause();
+        }
+        """);
+
     /// <summary>
     /// Gives one pid to two processes within a millisecond or two (root: it writes
     /// <c>/proc/sys/kernel/ns_last_pid</c>): child A reports its start tick and exits without exec; once it is
