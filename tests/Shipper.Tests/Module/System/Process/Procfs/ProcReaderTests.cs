@@ -196,8 +196,10 @@ public class ProcReaderTests
         Assert.Equal("sh", forked.Name);
         Assert.Equal(1, reader.HeldStatFiles);
 
+        // Read once the exec is done: a read racing the exec can see stat before it and exe after it.
         child.Process.StandardInput.WriteLine();
-        var execed = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep");
+        WaitFor(() => File.ResolveLinkTarget($"/proc/{child.Pid}/exe", false)?.FullName, exe => exe == "/usr/bin/sleep");
+        var execed = reader.Read(child.Pid);
 
         Assert.Equal("sleep", execed.Name);
         Assert.Equal(forked.StartTimeTicks, execed.StartTimeTicks);
