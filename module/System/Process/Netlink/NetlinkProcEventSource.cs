@@ -1,3 +1,4 @@
+using global::System.Runtime.CompilerServices;
 using global::System.Runtime.InteropServices;
 using global::System.Threading.Channels;
 using Shipper.Module.Logging;
@@ -8,7 +9,8 @@ namespace Shipper.Module.System.Process.Netlink;
 
 /// <summary>
 /// Real-time process events from the kernel's proc connector. One dedicated reader thread (real-time priority
-/// when permitted) blocks in recvfrom on a preallocated buffer, decodes, drops thread and foreign messages,
+/// when permitted) blocks in recvfrom on a preallocated buffer, decodes, drops foreign messages and thread events
+/// (a thread's creation and exit only tell when a process ends, see <see cref="ThreadGroupExits"/>),
 /// reads <c>/proc/&lt;pid&gt;</c> on fork and exec right away (short-lived processes vanish within
 /// milliseconds), and hands an observation to the tracker through a lock-free bounded queue. It never waits on
 /// anything slower than memory: a full queue drops and counts; lost kernel messages (socket overflow, sequence
@@ -17,8 +19,9 @@ namespace Shipper.Module.System.Process.Netlink;
 /// Where the kernel filters (6.6+), forks and exits come on a second socket that the reader drains when it wakes
 /// for anything else, and at least every receive timeout, rather than waking for each
 /// (<see cref="NetlinkSourceOptions.DeferExits"/>, <see cref="NetlinkSourceOptions.DeferForks"/>). They are merged
-/// back in kernel timestamp order, so each process's fork, exec and exit stay in order. A child that execs is
-/// read once, at the exec, for both events; one that does not is read when its fork is drained.
+/// back in kernel timestamp order, so each process's fork, exec and exit stay in order, and a process's exit comes
+/// before the fork of the next one given its pid. A child that execs is read once, at the exec, for both events;
+/// one that does not is read when its fork is drained.
 /// </summary>
 public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 {
@@ -30,6 +33,13 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// it anyway when forks are deferred); when nothing does, it is drained at each receive timeout (50 ms).
     /// </summary>
     public const int DrainIntervalMs = 20;
+
+    /// <summary>
+    /// How often every held group exit (<see cref="ThreadGroupExits"/>) is looked at again, besides after each
+    /// thread exit of its group: for a group whose last thread's exit does not end it at once (a traced thread
+    /// stays until its tracer reaps it).
+    /// </summary>
+    private const int GroupSweepIntervalMs = 1000;
 
     /// <summary>SO_MEMINFO costs a syscall; checking every N datagrams bounds how late a silent drop is noticed.</summary>
     private const int DropCheckInterval = 256;
@@ -61,6 +71,14 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private long _lastDrain;
     private bool _draining; // the message being handled came from the deferred socket
     private readonly Queue<ProcConnectorEvent> _pending = new();
+    private readonly Dictionary<int, PendingOrder> _pendingOrder = new();
+    private long _pendingHead = 1; // drain number of the event at the head of _pending
+    private long _pendingTail = 1; // drain number the next pending event gets
+    private readonly ThreadGroupExits _groupExits;
+    private readonly List<ProcConnectorEvent> _endedGroups = new();
+    private readonly List<int> _pids = new();
+    private long _lastGroupSweep;
+    private bool _threadsLost; // kernel events were lost: find the processes with threads again when idle
     private Thread? _thread;
     private CancellationTokenRegistration _cancellation;
     private volatile bool _stopping;
@@ -100,6 +118,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         Metrics = new NetlinkSourceMetrics(metrics);
         _queue = new ObservationQueue(options.ChannelCapacity);
         _reader = new ProcReader(options.ProcRoot);
+        _groupExits = new ThreadGroupExits(_reader.CountThreads, _reader.IsZombie, Metrics);
         metrics.GaugeFunc("process.netlink.queue", () => _queue.Count);
     }
 
@@ -158,6 +177,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             _dropsAvailable = drops.HasValue;
             _dropsBaseline = drops ?? 0;
             Subscribe();
+            FindThreadedProcesses();
         }
         catch
         {
@@ -359,6 +379,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                 {
                     CatchUp();
                 }
+
+                if (_groupExits.Count > 0)
+                {
+                    RecheckGroups();
+                }
             }
 
             if (_deferredSocket is not null)
@@ -485,16 +510,57 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private void CatchUp()
     {
         DrainDeferred();
-        if (_pending.Count == 0)
+        if (_pending.Count > 0)
+        {
+            while (ReceiveOnce(wait: false))
+            {
+            }
+
+            FlushPending(ulong.MaxValue, null);
+        }
+
+        _groupExits.ForgetDrainedThreadExits();
+    }
+
+    /// <summary>
+    /// Lists the processes that have more than one thread now (a statx each, a few milliseconds for a thousand
+    /// processes); from then on thread creations keep the list. A main-thread exit of a process not on it ends
+    /// the process without looking at /proc (see <see cref="ThreadGroupExits"/>). If /proc cannot be listed,
+    /// every main-thread exit looks.
+    /// </summary>
+    private void FindThreadedProcesses()
+    {
+        var scanNs = BootClock.MonotonicNowNanoseconds();
+        if (ProcScanner.ListProcesses(_reader.ProcRoot, _pids, out _))
+        {
+            _groupExits.Seed(_pids, scanNs);
+        }
+
+        _pids.Clear();
+    }
+
+    /// <summary>Hands on the exits of held thread groups that are gone now (see <see cref="ThreadGroupExits"/>).</summary>
+    private void RecheckGroups()
+    {
+        var now = Environment.TickCount64;
+        var all = now - _lastGroupSweep >= GroupSweepIntervalMs;
+        if (!all && !_groupExits.HasChanged)
         {
             return;
         }
 
-        while (ReceiveOnce(wait: false))
+        if (all)
         {
+            _lastGroupSweep = now;
         }
 
-        FlushPending(ulong.MaxValue, null);
+        _groupExits.Recheck(all, _endedGroups);
+        foreach (var exit in _endedGroups)
+        {
+            Enqueue(new ProcessObservation(exit, null, 0));
+        }
+
+        _endedGroups.Clear();
     }
 
     private void DrainDeferred()
@@ -530,32 +596,139 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     /// <summary>
     /// Hands on the pending forks and exits that happened before <paramref name="beforeNs"/> (CLOCK_MONOTONIC). A
     /// fork of the process <paramref name="exec"/> was just read for takes its stat from that read; any other
-    /// fork is read now (the child has not exec'd yet, or never will).
+    /// fork is read now (the child has not exec'd yet, or never will). See <see cref="ForkSample"/> for a pid
+    /// that changed hands meanwhile.
     /// </summary>
     private void FlushPending(ulong beforeNs, ProcessSample? exec)
     {
         while (_pending.TryPeek(out var e) && e.TimestampNs < beforeNs)
         {
             _pending.Dequeue();
+            var number = _pendingHead++;
+            var pid = e.ProcessPid;
+            var later = TakePendingOrder(pid, number);
             if (e.Type == ProcEventType.Exit)
             {
-                _reader.Release(e.ProcessPid);
-                Enqueue(new ProcessObservation(e, null, 0));
+                if (exec is not null && exec.Pid == pid && later.LastFork <= number)
+                {
+                    // The exec is this process's own, yet its main thread exited first: a thread exec'd and the
+                    // kernel ended the main thread to give it the pid. The process lives on (its stat file too).
+                    _groupExits.Forget(pid);
+                    Metrics.GroupExitsExec.Increment();
+                    continue;
+                }
+
+                HandleExit(e);
                 continue;
             }
 
-            ProcessSample sample;
-            if (exec is not null && exec.Pid == e.ProcessPid && exec.HasStat)
+            HandOnHeldExit(pid);
+            _groupExits.OnSingleThreaded(e);
+            Enqueue(new ProcessObservation(e, ForkSample(e, number, later, exec), 0));
+        }
+    }
+
+    /// <summary>
+    /// The stat of a drained fork's child, or none if it is not to be had. The pid may have gone to another process
+    /// since the fork (reaped, then reused: forced with ns_last_pid, clone3's set_tid or CRIU; pid_max comes
+    /// round far more slowly), and what /proc or the exec read then shows is that one. What the drained events
+    /// say decides first: a later fork of the pid means it changed hands (nothing read now is this child's); a
+    /// later exit, that this child ended, so only its unreaped zombie is still its own. The exec read belongs to
+    /// this child when no later fork does (an exit in between is the main thread's, ended by a thread's exec). As
+    /// a last check the stat's start must fall in the tick of the fork event (where the kernel stamps both). A
+    /// stat that fails any of this is treated as unreadable: the tracker takes the start from the fork event.
+    /// </summary>
+    private ProcessSample ForkSample(in ProcConnectorEvent fork, long number, in PendingOrder later, ProcessSample? exec)
+    {
+        var pid = fork.ProcessPid;
+        if (later.LastFork > number)
+        {
+            return ReusedPid(pid);
+        }
+
+        ProcessSample sample;
+        var ended = later.LastExit > number;
+        if (exec is not null && exec.Pid == pid && exec.HasStat)
+        {
+            sample = exec.StatView();
+        }
+        else
+        {
+            sample = _reader.ReadStatOnly(pid, out var failures, holdOpen: !ended);
+            if (ended && sample.HasStat && sample.State != 'Z')
             {
-                sample = exec.StatView();
-            }
-            else
-            {
-                sample = _reader.ReadStatOnly(e.ProcessPid, out var failures, holdOpen: true);
-                Metrics.Enrichment.Count(failures);
+                return ReusedPid(pid);
             }
 
-            Enqueue(new ProcessObservation(e, sample, 0));
+            Metrics.Enrichment.Count(failures);
+        }
+
+        if (sample.HasStat && sample.StartTimeTicks != BootClock.Shared.StartTimeTicksAt(fork.TimestampNs))
+        {
+            _reader.Release(pid);
+            return ReusedPid(pid);
+        }
+
+        return sample;
+    }
+
+    /// <summary>A fork's sample when its child's pid belongs to another process by the time it could be read.</summary>
+    private ProcessSample ReusedPid(int pid)
+    {
+        Metrics.ReusedPidStats.Increment();
+        Metrics.Enrichment.Count(ProcReadFailures.Stat | ProcReadFailures.Exited);
+        var sample = new ProcessSample { Pid = pid, StatOnly = true };
+        sample.AddError($"cannot read {_reader.ProcRoot}/{pid}/stat: process exited (the pid belongs to another process now)");
+        return sample;
+    }
+
+    /// <summary>What follows the drained event numbered <paramref name="number"/> for the same pid; forgets the pid after its last.</summary>
+    private PendingOrder TakePendingOrder(int pid, long number)
+    {
+        ref var order = ref CollectionsMarshal.GetValueRefOrNullRef(_pendingOrder, pid);
+        if (Unsafe.IsNullRef(ref order))
+        {
+            return default;
+        }
+
+        var copy = order;
+        if (copy.LastFork <= number && copy.LastExit <= number)
+        {
+            _pendingOrder.Remove(pid);
+        }
+
+        return copy;
+    }
+
+    /// <summary>
+    /// A main thread's exit: the process's exit unless other threads still run (then it is held, see
+    /// <see cref="ThreadGroupExits"/>).
+    /// </summary>
+    private void HandleExit(in ProcConnectorEvent e)
+    {
+        _reader.Release(e.ProcessPid);
+        if (!_groupExits.OnMainThreadExit(e, out var exit, out var looked))
+        {
+            return;
+        }
+
+        if (looked && _deferredSocket is not null)
+        {
+            // /proc says the group is gone, but its last thread leaves /proc a moment before the kernel queues
+            // its exit: if that was just now, the exit is queued by now. Only for processes that had threads.
+            DrainDeferred();
+            exit = _groupExits.WithDrainedThreadExits(exit);
+        }
+
+        Enqueue(new ProcessObservation(exit, null, 0));
+    }
+
+    /// <summary>The pid of a held group's main thread went to a new task: the group is gone, its exit goes first.</summary>
+    private void HandOnHeldExit(int pid)
+    {
+        if (_groupExits.Count > 0 && _groupExits.TryTake(pid, out var exit))
+        {
+            Enqueue(new ProcessObservation(exit, null, 0));
         }
     }
 
@@ -564,9 +737,16 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         switch (errno)
         {
             case NetlinkSyscalls.EAGAIN:
-                // Idle for a receive timeout: a cheap moment to look for drops the kernel did not signal.
+                // Idle for a receive timeout: a cheap moment to look for drops the kernel did not signal, and to
+                // list the processes with threads again after a loss.
                 _consecutiveErrors = 0;
                 CheckDrops(overflowReported: false);
+                if (_threadsLost)
+                {
+                    _threadsLost = false;
+                    FindThreadedProcesses();
+                }
+
                 return;
             case NetlinkSyscalls.EINTR:
                 return;
@@ -627,44 +807,77 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         if (ThreadEvents.IsThreadEvent(e))
         {
             Metrics.ThreadEvents.Increment();
+            if (e.Type == ProcEventType.Exit)
+            {
+                _groupExits.OnThreadExit(e, _draining);
+            }
+            else if (e.Type == ProcEventType.Fork)
+            {
+                _groupExits.OnThreadCreated(e);
+                HandOnHeldExit(e.Pid);
+            }
+
             return;
         }
 
         if (_draining)
         {
+            ref var order = ref CollectionsMarshal.GetValueRefOrAddDefault(_pendingOrder, e.ProcessPid, out _);
+            if (e.Type == ProcEventType.Fork)
+            {
+                order.LastFork = _pendingTail;
+            }
+            else
+            {
+                order.LastExit = _pendingTail;
+            }
+
+            _pendingTail++;
             _pending.Enqueue(e);
             return;
         }
 
-        ProcessSample? sample = null;
         if (e.Type == ProcEventType.Exit)
         {
-            _reader.Release(e.ProcessPid);
+            HandleExit(e);
+            return;
         }
-        else
+
+        // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
+        ProcReadFailures failures;
+        var sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
+            ? _reader.ReadStatOnly(e.ProcessPid, out failures, holdOpen: true)
+            : _reader.Read(e.ProcessPid, out failures);
+        Metrics.Enrichment.Count(failures);
+        if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
         {
-            // Read now, on this thread: a short-lived process is gone by the time any later stage could look.
-            ProcReadFailures failures;
-            sample = e.Type == ProcEventType.Fork && !_options.FullSampleOnFork
-                ? _reader.ReadStatOnly(e.ProcessPid, out failures, holdOpen: true)
-                : _reader.Read(e.ProcessPid, out failures);
-            Metrics.Enrichment.Count(failures);
-            if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
+            Metrics.Enrichment.Zombies.Increment();
+        }
+
+        if (_deferredSocket is not null)
+        {
+            // Forks and exits that happened before this event go first: the kernel queued each of them on the
+            // deferred socket before this event existed, so a drain now has them all. With forks deferred, this
+            // process's own fork is among them; with forks on this socket, the exit of the process whose pid
+            // this child got is, and must reach the tracker before this fork.
+            DrainDeferred();
+            FlushPending(e.TimestampNs, e.Type == ProcEventType.Exec ? sample : null);
+        }
+
+        if (e.Type == ProcEventType.Fork)
+        {
+            HandOnHeldExit(e.ProcessPid);
+            _groupExits.OnSingleThreaded(e);
+        }
+        else if (e.Type == ProcEventType.Exec)
+        {
+            if (_groupExits.Count > 0 && _groupExits.Forget(e.ProcessPid))
             {
-                Metrics.Enrichment.Zombies.Increment();
+                // A thread of the held group exec'd: the process lives on under the new image.
+                Metrics.GroupExitsExec.Increment();
             }
 
-            if (_deferredSocket is not null)
-            {
-                // Forks and exits that happened before this event go first; with forks deferred, this process's
-                // own fork is among them (it reached the deferred socket before this exec reached ours).
-                if (DefersForks && e.Type != ProcEventType.Fork)
-                {
-                    DrainDeferred();
-                }
-
-                FlushPending(e.TimestampNs, e.Type == ProcEventType.Exec ? sample : null);
-            }
+            _groupExits.OnSingleThreaded(e);
         }
 
         Enqueue(new ProcessObservation(e, sample, 0));
@@ -730,6 +943,10 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             _reportedKernelLoss = known;
             Metrics.Lost.Add(delta);
             _queue.OweLoss(delta);
+
+            // Thread creations may be among the lost: until the next idle moment every main-thread exit asks /proc.
+            _groupExits.ThreadsUnknown();
+            _threadsLost = true;
         }
     }
 }

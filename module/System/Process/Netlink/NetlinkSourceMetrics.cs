@@ -22,6 +22,11 @@ public sealed class NetlinkSourceMetrics
         SequenceGaps = registry.Counter("process.netlink.sequence_gaps");
         QueueFull = registry.Counter("process.netlink.queue_full");
         ReceiveErrors = registry.Counter("process.netlink.receive_errors");
+        GroupChecks = registry.Counter("process.netlink.group_checks");
+        GroupExitsDeferred = registry.Counter("process.netlink.group_exits_deferred");
+        GroupExitsFull = registry.Counter("process.netlink.group_exits_full");
+        GroupExitsExec = registry.Counter("process.netlink.group_exits_exec");
+        ReusedPidStats = registry.Counter("process.netlink.reused_pid_stats");
     }
 
     /// <summary>Every kernel event we know we missed (socket drops, sequence gaps, queue full). Cumulative.</summary>
@@ -46,4 +51,19 @@ public sealed class NetlinkSourceMetrics
     public Counter QueueFull { get; }
 
     public Counter ReceiveErrors { get; }
+
+    /// <summary>Looks at /proc (one statx) to tell whether a thread group is gone.</summary>
+    public Counter GroupChecks { get; }
+
+    /// <summary>Main-thread exits held because other threads of the process still ran (the process ends with the last).</summary>
+    public Counter GroupExitsDeferred { get; }
+
+    /// <summary>Main-thread exits handed on at once although threads still ran, because the table of held ones was full.</summary>
+    public Counter GroupExitsFull { get; }
+
+    /// <summary>Main-thread exits dropped because another thread of the process exec'd (the process lives on).</summary>
+    public Counter GroupExitsExec { get; }
+
+    /// <summary>Fork stats not used because the pid belonged to another process by then (the child counts as reaped).</summary>
+    public Counter ReusedPidStats { get; }
 }

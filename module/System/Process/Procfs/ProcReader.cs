@@ -201,6 +201,52 @@ public sealed unsafe class ProcReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// How many tasks the kernel still counts in the thread group <paramref name="tgid"/> (its <c>nr_threads</c>):
+    /// <c>/proc/&lt;tgid&gt;/task</c> has 2 + that many links. A task leaves the count when it is released, which
+    /// for a thread is at its exit but for the main thread only when the whole group is reaped, so a dead group
+    /// whose zombie is not reaped yet counts 1. One statx, no file opened. 0 when the group is gone (reaped, or
+    /// never there), -1 when the kernel does not say.
+    /// </summary>
+    public int CountThreads(int tgid)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var statx = stackalloc byte[ProcfsSyscalls.StatxSize];
+        int result;
+        fixed (byte* path = _path)
+        {
+            SetPidPath(tgid, "task"u8);
+            result = ProcfsSyscalls.Statx(ProcfsSyscalls.AT_FDCWD, path, 0, ProcfsSyscalls.STATX_NLINK, statx);
+        }
+
+        if (result != 0)
+        {
+            return IsGone(Marshal.GetLastPInvokeError()) ? 0 : -1;
+        }
+
+        var links = *(uint*)(statx + ProcfsSyscalls.StatxNlinkOffset);
+        return (*(uint*)statx & ProcfsSyscalls.STATX_NLINK) != 0 && links >= 2 ? (int)(links - 2) : -1;
+    }
+
+    /// <summary>
+    /// Whether the task <paramref name="pid"/> is a zombie (or gone): a zombie has given up its memory, so its
+    /// <c>exe</c> link no longer reads, while a live task's does. One readlink. A link that cannot be read for
+    /// another reason (no permission) also says true.
+    /// </summary>
+    public bool IsZombie(int pid)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var target = stackalloc byte[256];
+        nint length;
+        fixed (byte* path = _path)
+        {
+            SetPidPath(pid, "exe"u8);
+            length = ProcfsSyscalls.ReadLink(path, target, 256);
+        }
+
+        return length < 0;
+    }
+
     /// <summary>Closes the stat file held open for <paramref name="pid"/>, if any (the process exited).</summary>
     public void Release(int pid)
     {

@@ -21,7 +21,12 @@ internal static unsafe partial class ProcfsSyscalls
     public const int ENOTTY = 25;
     public const int ENOSYS = 38;
     public const int AT_EMPTY_PATH = 0x1000;
+    public const int AT_FDCWD = -100;
+    public const uint STATX_NLINK = 0x4;
     public const uint STATX_INO = 0x100;
+
+    /// <summary>Offset of <c>stx_nlink</c> in <c>struct statx</c> (after mask, blksize and attributes).</summary>
+    public const int StatxNlinkOffset = 16;
 
     /// <summary>Offset of <c>stx_ino</c> in <c>struct statx</c> (the same on every architecture).</summary>
     public const int StatxInoOffset = 32;

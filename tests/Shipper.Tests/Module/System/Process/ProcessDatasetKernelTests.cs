@@ -9,6 +9,7 @@ using Shipper.Module.System.Process;
 using Shipper.Module.System.Process.Documents;
 using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
+using Shipper.Tests.Module.System.Process.Procfs;
 using Shipper.Tests.Support;
 
 namespace Shipper.Tests.Module.System.Process;
@@ -121,6 +122,26 @@ public sealed class ProcessDatasetKernelTests
         var document = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_ran");
         Assert.Equal(3, document.GetProperty("process").GetProperty("exit_code").GetInt32());
         Assert.Equal(new[] { "start", "change", "end" }, Strings(document.GetProperty("event.type")));
+    }
+
+    [KernelFact]
+    public async Task AProcessWhoseMainThreadEndsFirstStopsWithItsLastThread()
+    {
+        // main calls pthread_exit, another thread exit(3) half a second later: one stop, with code 3, at the end.
+        await using var run = await DatasetRun.StartAsync("netlink");
+        using var child = ChildProcess.Start(NativeProgram.MainThreadExitsFirst, redirectOutput: true);
+        child.ReadLine();
+        await child.Process.WaitForExitAsync().WaitAsync(Wait);
+
+        var stopped = await run.WaitFor(d => Pid(d) == child.Pid && Strings(d.GetProperty("event.type")).Contains("end"));
+        var process = stopped.GetProperty("process");
+        Assert.Equal(3, process.GetProperty("exit_code").GetInt32());
+        var start = DateTime.Parse(process.GetProperty("start").GetString()!, null, global::System.Globalization.DateTimeStyles.RoundtripKind);
+        var end = DateTime.Parse(process.GetProperty("end").GetString()!, null, global::System.Globalization.DateTimeStyles.RoundtripKind);
+        Assert.True(end - start >= TimeSpan.FromMilliseconds(400), $"process.end is {(end - start).TotalMilliseconds:0} ms after process.start");
+
+        await Task.Delay(300);
+        Assert.Single(run.Documents(d => Pid(d) == child.Pid && Strings(d.GetProperty("event.type")).Contains("end")));
     }
 
     [KernelFact]

@@ -328,6 +328,94 @@ public class NetlinkProcEventSourceTests
         }
     }
 
+    [KernelFact]
+    public void AProcessWhoseMainThreadEndsFirstEndsWithItsLastThread()
+    {
+        // main calls pthread_exit; another thread calls exit(3) half a second later. The kernel reports the main
+        // thread's exit (pid == tgid, code 0) first; the process ends with the other thread's exit.
+        using var source = Open();
+        using var child = ChildProcess.Start(NativeProgram.MainThreadExitsFirst, redirectOutput: true);
+        var leaderExitNs = ulong.Parse(child.ReadLine());
+        Assert.True(child.Process.WaitForExit(10_000));
+        Assert.Equal(3, child.Process.ExitCode);
+
+        var exit = SingleExit(source, child.Pid);
+        Assert.Equal(3u << 8, exit.Event.ExitCode);
+        Assert.Equal(child.Pid, exit.Event.Pid);
+        Assert.True(exit.Event.TimestampNs >= leaderExitNs + 400_000_000,
+            $"the exit is stamped {(long)(exit.Event.TimestampNs - leaderExitNs) / 1_000_000} ms after the main thread's, not at the last thread's");
+        Assert.True(source.Metrics.GroupExitsDeferred.Value >= 1);
+    }
+
+    [KernelFact]
+    public void AProcessThatHadThreadsBeforeTheStartIsKnownToHaveThem()
+    {
+        // The thread was created before the source listened: only the start-up scan of /proc knows of it.
+        using var child = ChildProcess.Start(NativeProgram.MainThreadExitsFirst, redirectOutput: true, "wait");
+        Assert.Equal("ready", child.ReadLine());
+        using var source = Open();
+        child.Process.StandardInput.WriteLine("go");
+        child.Process.StandardInput.Flush();
+        var leaderExitNs = ulong.Parse(child.ReadLine());
+        Assert.True(child.Process.WaitForExit(10_000));
+
+        var exit = SingleExit(source, child.Pid);
+        Assert.Equal(3u << 8, exit.Event.ExitCode);
+        Assert.True(exit.Event.TimestampNs >= leaderExitNs + 400_000_000);
+    }
+
+    [KernelFact]
+    public void ASingleThreadedExitIsHandedOnAsItComes()
+    {
+        using var source = Open();
+        using var child = ChildProcess.Start("/bin/sh", "-c", "exit 5");
+        Assert.True(child.Process.WaitForExit(10_000));
+        var exit = SingleExit(source, child.Pid);
+        Assert.Equal(5u << 8, exit.Event.ExitCode);
+        Assert.Equal(17u, exit.Event.ExitSignal);
+    }
+
+    [KernelFact]
+    public void AMainThreadCallingExitWhileThreadsRunEndsTheProcessOnce()
+    {
+        using var source = Open();
+        using var child = ChildProcess.Start(NativeProgram.ExitWhileThreadsRun, redirectOutput: true);
+        Assert.Equal("ready", child.ReadLine());
+        Assert.True(child.Process.WaitForExit(10_000));
+        Assert.Equal(7, child.Process.ExitCode);
+        var exit = SingleExit(source, child.Pid);
+        Assert.Equal(7u << 8, exit.Event.ExitCode);
+    }
+
+    [KernelFact]
+    public void AThreadThatExecsDoesNotEndItsProcess()
+    {
+        // A non-leader thread's execve kills the other threads, the main one included (whose exit the kernel
+        // reports with pid == tgid), and the process goes on in the new image under the same pid. With 512 MiB to
+        // free, the exec is reported tens of milliseconds after the main thread is released, so a drain of the
+        // exit socket falls in between: /proc then shows the one live thread of the exec, not a zombie.
+        using var source = Open();
+        foreach (var memory in new[] { "0", "512" })
+        {
+            using var child = ChildProcess.Start(NativeProgram.ThreadExecs, memory);
+            Assert.True(child.Process.WaitForExit(10_000));
+            Assert.Equal(4, child.Process.ExitCode);
+
+            var exit = SingleExit(source, child.Pid);
+            Assert.Equal(4u << 8, exit.Event.ExitCode);
+        }
+    }
+
+    /// <summary>The one exit reported for a process that has ended (a repeated one would follow within a drain).</summary>
+    private static ProcessObservation SingleExit(NetlinkProcEventSource source, int pid)
+    {
+        var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid));
+        seen.AddRange(NetlinkTestSupport.CollectUntil(source.Observations, _ => false, TimeSpan.FromMilliseconds(300)));
+        var exits = seen.Where(o => o.Event.Type == ProcEventType.Exit && o.Event.Tgid == pid).ToList();
+        Assert.True(exits.Count == 1, $"{exits.Count} exits of {pid}: {string.Join(", ", exits.Select(o => $"pid {o.Event.Pid} code {o.Event.ExitCode}"))}");
+        return exits[0];
+    }
+
     private static ulong StatStartTicks(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");

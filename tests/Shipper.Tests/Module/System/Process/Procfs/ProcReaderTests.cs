@@ -196,8 +196,10 @@ public class ProcReaderTests
         Assert.Equal("sh", forked.Name);
         Assert.Equal(1, reader.HeldStatFiles);
 
+        // Read once the exec is done: a read racing the exec can see stat before it and exe after it.
         child.Process.StandardInput.WriteLine();
-        var execed = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep");
+        WaitFor(() => File.ResolveLinkTarget($"/proc/{child.Pid}/exe", false)?.FullName, exe => exe == "/usr/bin/sleep");
+        var execed = reader.Read(child.Pid);
 
         Assert.Equal("sleep", execed.Name);
         Assert.Equal(forked.StartTimeTicks, execed.StartTimeTicks);
@@ -291,6 +293,31 @@ public class ProcReaderTests
             Assert.Equal(new uint[] { 0, 0, 0, 0 }, sample.Uids);
             Assert.NotEqual(0ul, sample.CapEffective);
         }
+    }
+
+    [KernelFact]
+    public void CountsTheTasksTheKernelStillCountsInAThreadGroupAndTellsZombies()
+    {
+        using var reader = new ProcReader();
+        using var sleeper = ChildProcess.Start("/bin/sleep", "30");
+        Assert.Equal(1, reader.CountThreads(sleeper.Pid));
+        Assert.False(reader.IsZombie(sleeper.Pid));
+
+        // Main thread ended (a zombie), one thread left: both count, so a group with threads left shows 2 or more.
+        using var group = ChildProcess.Start(NativeProgram.MainThreadExitsFirst, redirectOutput: true);
+        group.ReadLine();
+        Assert.Equal('Z', WaitFor(() => reader.ReadStatOnly(group.Pid, out _), s => s.State == 'Z').State);
+        Assert.Equal(2, reader.CountThreads(group.Pid));
+        Assert.True(reader.IsZombie(group.Pid));
+
+        // Ended, not reaped: the zombie alone. Reaped: gone.
+        using var parent = ChildProcess.Start(NativeProgram.ZombieMaker, redirectOutput: true);
+        var zombie = int.Parse(parent.ReadLine());
+        Assert.Equal('Z', WaitFor(() => reader.ReadStatOnly(zombie, out _), s => s.State == 'Z').State);
+        Assert.Equal(1, reader.CountThreads(zombie));
+        Assert.True(reader.IsZombie(zombie));
+        Assert.True(group.Process.WaitForExit(10_000));
+        Assert.Equal(0, reader.CountThreads(group.Pid));
     }
 
     [KernelFact]
