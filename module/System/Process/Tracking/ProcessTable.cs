@@ -444,21 +444,10 @@ public sealed class ProcessTable
     /// <summary>Inserts a new entry and holds its first event; when the table is full of live processes the event is reported at once.</summary>
     private void Admit(TrackedProcess entry, ProcessEvents events, DateTime wall, List<string>? errors)
     {
-        if (!TryInsert(entry))
+        var tracked = TryInsert(entry);
+        if (!tracked)
         {
             _metrics.Untracked.Increment();
-            if (entry.IsKernelThread)
-            {
-                _metrics.KernelThreadEvents.Increment();
-                return;
-            }
-
-            entry.Pending |= events;
-            entry.PendingObservations++;
-            entry.PendingEventTime = wall;
-            entry.AddErrors(errors);
-            EmitPending(entry);
-            return;
         }
 
         if (entry.IsKernelThread)
@@ -467,15 +456,19 @@ public sealed class ProcessTable
             return;
         }
 
+        if (!tracked)
+        {
+            entry.Pend(events, wall, errors);
+            EmitPending(entry);
+            return;
+        }
+
         Hold(entry, events, wall, errors);
     }
 
     private void Hold(TrackedProcess entry, ProcessEvents events, DateTime wall, List<string>? errors)
     {
-        entry.Pending |= events;
-        entry.PendingObservations++;
-        entry.PendingEventTime = wall;
-        entry.AddErrors(errors);
+        entry.Pend(events, wall, errors);
         if (HoldTarget() <= TimeSpan.Zero)
         {
             Flush(entry);

@@ -52,6 +52,15 @@ public sealed class TrackedProcess
     /// <summary>Marks entries seen by the current resync scan.</summary>
     public int SeenInScan { get; set; }
 
+    /// <summary>Adds one kernel event to what the next report of this entry folds.</summary>
+    public void Pend(ProcessEvents events, DateTime wall, List<string>? errors)
+    {
+        Pending |= events;
+        PendingObservations++;
+        PendingEventTime = wall;
+        AddErrors(errors);
+    }
+
     public void AddErrors(List<string>? errors)
     {
         if (errors is null || errors.Count == 0)
