@@ -29,6 +29,9 @@ public sealed class ShipperSettings
 
     public required QueueSettings Queue { get; init; }
 
+    /// <summary><c>queue.disk</c>; null when the queue is in memory.</summary>
+    public DiskQueueSettings? DiskQueue { get; init; }
+
     /// <summary><c>console</c> or <c>elasticsearch</c>: exactly one output is enabled.</summary>
     public required string OutputName { get; init; }
 
@@ -135,6 +138,7 @@ public sealed class ShipperSettings
             Modules = modules,
             ShutdownTimeout = top.Duration("shipper.shutdown_timeout", TimeSpan.FromSeconds(5), min: TimeSpan.Zero, max: TimeSpan.FromHours(1)),
             Queue = QueueSettings.Parse(top.Section("queue")),
+            DiskQueue = top.Find("queue.disk") is not null ? DiskQueueSettings.Parse(top.Section("queue.disk"), paths.Data) : null,
             OutputName = enabled[0],
             Console = ConsoleOutputSettings.Parse(outputs.Section("console")),
             ElasticsearchSection = outputs.Section("elasticsearch"),

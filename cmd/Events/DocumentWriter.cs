@@ -114,6 +114,12 @@ public sealed class DocumentWriter
     /// <summary>Writes one document as a single JSON object; <c>service.type</c> is the event's module, as in beats.</summary>
     public void Write(Utf8JsonWriter writer, Event evt)
     {
+        if (evt.Body is EncodedDocument encoded)
+        {
+            WriteEncoded(writer, encoded.Json);
+            return;
+        }
+
         writer.WriteStartObject();
         writer.WritePropertyName(TimestampKey);
         WriteTimestamp(writer, evt.Timestamp);
@@ -159,6 +165,22 @@ public sealed class DocumentWriter
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A stored document is copied as it is when the writer encodes as it was stored (compact, relaxed
+    /// escaping); an indented writer or one escaping HTML gets it re-encoded its own way.
+    /// </summary>
+    private static void WriteEncoded(Utf8JsonWriter writer, byte[] json)
+    {
+        if (!writer.Options.Indented && ReferenceEquals(writer.Options.Encoder, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
+        {
+            writer.WriteRawValue(json, skipInputValidation: true);
+            return;
+        }
+
+        using var document = JsonDocument.Parse(json);
+        document.WriteTo(writer);
     }
 
     /// <summary>Splits an encoded object into its top-level properties, each value kept as raw bytes.</summary>

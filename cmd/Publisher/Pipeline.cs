@@ -9,10 +9,10 @@ using Shipper.Watchdog;
 namespace Shipper.Publisher;
 
 /// <summary>
-/// The publisher: a bounded in-memory queue between the datasets and the output, batching, and
-/// acknowledgement accounting. An event counts as published only when the output confirms it. A full queue
-/// makes producers wait (back-pressure, counted in <c>pipeline.queue.blocked</c>); nothing is dropped
-/// silently. Batches go out when full (the output's batch size), when <c>flush.min_events</c> have gathered,
+/// The publisher: the queue between the datasets and the output (<see cref="MemoryQueue"/> or
+/// <see cref="Disk.DiskQueue"/>), batching, and acknowledgement accounting. An event counts as published only
+/// when the output confirms it. A full queue makes producers wait (back-pressure, counted in
+/// <c>pipeline.queue.blocked</c>); nothing is dropped silently. Batches go out when full (the output's batch size), when <c>flush.min_events</c> have gathered,
 /// when the queue has stayed empty for <see cref="IdleGap"/> (an idle queue flushes at once), or at the
 /// latest after <c>flush.timeout</c>.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     /// </summary>
     public static readonly TimeSpan OutputStopGrace = TimeSpan.FromSeconds(1);
 
-    private readonly Channel<Event> _queue;
+    private readonly IEventQueue _queue;
     private readonly QueueSettings _settings;
     private readonly IOutput _output;
     private readonly int _batchSize;
@@ -43,6 +43,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     private readonly Counter _eventsDropped;
     private readonly Counter _eventsRetry;
     private readonly Counter _eventsUndelivered;
+    private readonly Counter _eventsKept;
     private readonly Gauge _eventsActive;
     private readonly Counter _queueAcked;
     private readonly Counter _queueBlocked;
@@ -56,20 +57,23 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     private string? _lastError;
     private int _inFlight;
 
+    /// <summary>A publisher with the memory queue <c>queue.mem</c> describes.</summary>
     public Pipeline(QueueSettings settings, IOutput output, int batchSize, int workers, MetricsRegistry metrics, Logger log, TimeProvider time)
+        : this(new MemoryQueue(settings, singleReader: workers <= 1), settings, output, batchSize, workers, metrics, log, time)
     {
-        _settings = settings;
+        metrics.Gauge("pipeline.queue.max_events").Set(settings.Events);
+    }
+
+    /// <summary>A publisher on <paramref name="queue"/>; <paramref name="batching"/> says how workers gather batches from it.</summary>
+    public Pipeline(IEventQueue queue, QueueSettings batching, IOutput output, int batchSize, int workers, MetricsRegistry metrics, Logger log, TimeProvider time)
+    {
+        _queue = queue;
+        _settings = batching;
         _output = output;
         _batchSize = Math.Max(1, batchSize);
         _workerCount = Math.Max(1, workers);
         _log = log;
         _time = time;
-        _queue = Channel.CreateBounded<Event>(new BoundedChannelOptions(settings.Events)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = _workerCount == 1,
-            SingleWriter = false,
-        });
 
         _eventsTotal = metrics.Counter("pipeline.events.total");
         _eventsPublished = metrics.Counter("pipeline.events.published");
@@ -77,24 +81,31 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
         _eventsDropped = metrics.Counter("pipeline.events.dropped");
         _eventsRetry = metrics.Counter("pipeline.events.retry");
         _eventsUndelivered = metrics.Counter("pipeline.events.undelivered");
+        _eventsKept = metrics.Counter("pipeline.events.kept_in_queue");
         _eventsActive = metrics.Gauge("pipeline.events.active");
         _queueAcked = metrics.Counter("pipeline.queue.acked");
         _queueBlocked = metrics.Counter("pipeline.queue.blocked");
-        metrics.Gauge("pipeline.queue.max_events").Set(settings.Events);
-        metrics.GaugeFunc("pipeline.queue.filled.events", () => _queue.Reader.Count);
+        metrics.GaugeFunc("pipeline.queue.filled.events", () => _queue.Count);
         _outBatches = metrics.Counter("output.events.batches");
         _outTotal = metrics.Counter("output.events.total");
         _outAcked = metrics.Counter("output.events.acked");
         _outFailed = metrics.Counter("output.events.failed");
         _outDropped = metrics.Counter("output.events.dropped");
         _lastAckTicks = time.GetUtcNow().UtcTicks;
+        _queue.EventsDropped += count =>
+        {
+            _eventsDropped.Add(count);
+            _eventsActive.Add(-count);
+        };
     }
+
+    public IEventQueue Queue => _queue;
 
     /// <summary>Events accepted but not yet acknowledged or dropped.</summary>
     public long ActiveEvents => _eventsActive.Value;
 
-    /// <summary>Events waiting in the queue (not yet handed to the output).</summary>
-    public int QueuedEvents => _queue.Reader.Count;
+    /// <summary>Events in the queue (memory: waiting to be handed to the output; disk: not yet acknowledged).</summary>
+    public long QueuedEvents => _queue.Count;
 
     public DateTimeOffset LastAck => new(Interlocked.Read(ref _lastAckTicks), TimeSpan.Zero);
 
@@ -102,6 +113,8 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
 
     public void Start()
     {
+        // Events an earlier run left in the disk queue are this run's to deliver: they enter the ledger here.
+        _eventsActive.Add(_queue.Recovered);
         for (var i = 0; i < _workerCount; i++)
         {
             _workers.Add(Task.Run(() => RunWorkerAsync(_outputStop.Token)));
@@ -112,7 +125,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     {
         _eventsTotal.Increment();
         _eventsActive.Add(1);
-        if (_queue.Writer.TryWrite(evt))
+        if (_queue.TryAdd(evt))
         {
             return ValueTask.CompletedTask;
         }
@@ -125,7 +138,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     {
         try
         {
-            await _queue.Writer.WriteAsync(evt, cancellationToken).ConfigureAwait(false);
+            await _queue.AddAsync(evt, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {
@@ -137,40 +150,50 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     }
 
     /// <summary>
-    /// Stops accepting events and delivers what is queued within <paramref name="timeout"/>; then stops the
-    /// output and waits at most <see cref="OutputStopGrace"/> for its workers. Returns how many events could not
-    /// be delivered: they are logged with their count and counted in <c>pipeline.events.undelivered</c>.
+    /// Stops accepting events and finishes within <paramref name="timeout"/>. With the memory queue it delivers
+    /// what is queued, then stops the output and waits at most <see cref="OutputStopGrace"/> for its workers;
+    /// whatever is left is lost, logged with its count and counted in <c>pipeline.events.undelivered</c>. With
+    /// the disk queue nothing needs delivering: once every accepted event is written, the output is stopped at
+    /// once and what it has not confirmed is kept for the next start (<see cref="KeptEvents"/>,
+    /// <c>pipeline.events.kept_in_queue</c>). Returns how many events are lost.
     /// </summary>
     public async Task<long> DrainAsync(TimeSpan timeout)
     {
-        _queue.Writer.TryComplete();
-        var all = Task.WhenAll(_workers);
         if (timeout < TimeSpan.Zero)
         {
             timeout = TimeSpan.Zero;
         }
 
-        try
+        var started = _time.GetTimestamp();
+        var unwritten = await _queue.CloseAddingAsync(timeout).ConfigureAwait(false);
+        var all = Task.WhenAll(_workers);
+        if (_queue.KeepsEventsAcrossRestarts)
         {
-            await all.WaitAsync(timeout, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            _log.Warn($"shutdown timeout of {timeout.TotalSeconds:0.###}s reached with {ActiveEvents} events unacknowledged; stopping the output");
             _outputStop.Cancel();
+            await StopWorkersAsync(all).ConfigureAwait(false);
+        }
+        else
+        {
             try
             {
-                await all.WaitAsync(OutputStopGrace, _time).ConfigureAwait(false);
+                await all.WaitAsync(timeout - _time.GetElapsedTime(started) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero, _time).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                _log.Error($"output {_output.Name} did not stop within {OutputStopGrace.TotalSeconds:0.###}s of being cancelled; leaving it behind");
+                _log.Warn($"shutdown timeout of {timeout.TotalSeconds:0.###}s reached with {ActiveEvents} events unacknowledged; stopping the output");
+                _outputStop.Cancel();
+                await StopWorkersAsync(all).ConfigureAwait(false);
             }
         }
 
+        await _queue.DisposeAsync().ConfigureAwait(false);
+
         // Whatever is still active now was accepted and never acknowledged or dropped: queued, in flight, or
-        // waiting to be retried. It leaves the active count for the undelivered one, so the ledger closes.
-        var lost = ActiveEvents;
+        // waiting to be retried. It leaves the active count for the undelivered one (or, for what the disk queue
+        // holds, the kept one), so the ledger closes.
+        var active = ActiveEvents;
+        var lost = _queue.KeepsEventsAcrossRestarts ? Math.Min(unwritten, active) : active;
+        var kept = active - lost;
         if (lost > 0)
         {
             _eventsUndelivered.Add(lost);
@@ -178,12 +201,39 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
             _log.Error($"{lost} events could not be delivered before shutdown and are lost");
         }
 
+        if (kept > 0)
+        {
+            _eventsKept.Add(kept);
+            _eventsActive.Add(-kept);
+            KeptEvents = kept;
+            _log.Info($"{kept} events not yet acknowledged by the output stay in the disk queue; the next start sends them");
+        }
+
         return lost;
+    }
+
+    /// <summary>Events the disk queue keeps for the next start, known once <see cref="DrainAsync"/> returned.</summary>
+    public long KeptEvents { get; private set; }
+
+    private async Task StopWorkersAsync(Task all)
+    {
+        try
+        {
+            await all.WaitAsync(OutputStopGrace, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _log.Error($"output {_output.Name} did not stop within {OutputStopGrace.TotalSeconds:0.###}s of being cancelled; leaving it behind");
+        }
     }
 
     public IEnumerable<string> Diagnostics()
     {
-        yield return $"publisher: queue {_queue.Reader.Count}/{_settings.Events} events, {ActiveEvents} unacknowledged, {Volatile.Read(ref _inFlight)} in flight, last ack {LastAck:O}, last output error: {LastOutputError ?? "none"}";
+        yield return $"publisher: {ActiveEvents} unacknowledged, {Volatile.Read(ref _inFlight)} in flight, last ack {LastAck:O}, last output error: {LastOutputError ?? "none"}";
+        foreach (var line in _queue.Diagnostics())
+        {
+            yield return line;
+        }
     }
 
     private async Task RunWorkerAsync(CancellationToken stop)
@@ -297,6 +347,7 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
         }
 
         Interlocked.Add(ref _inFlight, -batch.Count);
+        _queue.Done(batch, result.Retry);
         if (result.Acked + result.Dropped + result.Retry.Count != batch.Count)
         {
             _log.Error($"output {_output.Name} accounted for {result.Acked + result.Dropped + result.Retry.Count} of {batch.Count} events");

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Shipper.Watchdog;
 
-/// <summary>The few libc calls the watchdog needs that .NET does not expose (signals other than SIGKILL, prctl, getppid).</summary>
+/// <summary>The few libc calls the host needs that .NET does not expose (signals other than SIGKILL, prctl, getppid, syncing a directory).</summary>
 internal static partial class LibC
 {
     // Linux signal numbers (the same on x86-64 and arm64).
@@ -36,6 +36,42 @@ internal static partial class LibC
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    /// <summary>
+    /// Makes a directory's entries durable (files created, renamed or deleted in it), which .NET cannot do: it
+    /// does not open directories. Throws <see cref="IOException"/> naming the directory when that fails.
+    /// </summary>
+    public static void SyncDirectory(string path)
+    {
+        // O_RDONLY | O_CLOEXEC, the same on x86-64 and arm64 (O_DIRECTORY is not, and a read-only open of a
+        // directory needs no flag to succeed).
+        const int O_RDONLY_CLOEXEC = 0x80000;
+        var fd = Open(path, O_RDONLY_CLOEXEC);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot open directory {path} to sync it: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"cannot sync directory {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+            }
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
 
     /// <summary>Ends the process at once: no finalizers, no exit handlers that could hang.</summary>
     [LibraryImport("libc", EntryPoint = "_exit")]

@@ -11,6 +11,7 @@ using Shipper.Outputs.Console;
 using Shipper.Outputs.Elasticsearch;
 using Shipper.IndexManagement;
 using Shipper.Publisher;
+using Shipper.Publisher.Disk;
 
 namespace Shipper.Worker;
 
@@ -145,7 +146,27 @@ public sealed class ShipperWorker : IAsyncDisposable
         var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
         var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log);
         settings.Tracker.EnsureAllConsumed(settings.Root);
-        var pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
+        Pipeline pipeline;
+        if (settings.DiskQueue is { } disk)
+        {
+            if (!ReferenceEquals(queue, settings.Queue))
+            {
+                warnings.Add("output.elasticsearch.preset sets queue.mem.*, which does not apply with queue.disk; the preset's output settings do");
+            }
+
+            var diskQueue = new DiskQueue(disk, documents, metrics, log.Named("diskqueue"), options.Time);
+            if (options.ForRun)
+            {
+                diskQueue.Open();
+            }
+
+            pipeline = new Pipeline(diskQueue, QueueSettings.ForDiskQueue(disk), output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
+        }
+        else
+        {
+            pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
+        }
+
         return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
     }
 
@@ -246,7 +267,10 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         reporter.ReportTotals();
-        Log.Info(lost == 0 ? "shipper stopped; every event the publisher accepted was delivered" : $"shipper stopped; {lost} events could not be delivered");
+        var kept = Pipeline.KeptEvents > 0 ? $"; {Pipeline.KeptEvents} events stay in the disk queue for the next start" : "";
+        Log.Info(lost == 0
+            ? (kept.Length == 0 ? "shipper stopped; every event the publisher accepted was delivered" : "shipper stopped; every event the publisher accepted was delivered or kept" + kept)
+            : $"shipper stopped; {lost} events could not be delivered{kept}");
         return exitCode;
     }
 
@@ -300,7 +324,9 @@ public sealed class ShipperWorker : IAsyncDisposable
             ["beat.name"] = Agent.Name,
             ["output.name"] = Output.Name,
             ["modules"] = string.Join(",", names),
-            ["queue.mem.events"] = Settings.Queue.Events.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["queue.type"] = Pipeline.Queue.Type,
+            ["queue.mem.events"] = Settings.DiskQueue is null ? Settings.Queue.Events.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            ["queue.disk.path"] = Settings.DiskQueue?.Path ?? "",
             ["config"] = Settings.File,
         };
     }

@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Shipper.Events;
+using Shipper.Module.Registry;
+
+namespace Shipper.Publisher.Disk;
+
+/// <summary>
+/// An event as a record payload: the fields outputs route by (time, kind, module, dataset, action, id) and the
+/// complete document as compact JSON. Not thread-safe: the writer loop owns one for encoding, the reader loop
+/// one for decoding.
+/// </summary>
+public sealed class RecordCodec
+{
+    private const byte FormatVersion = 1;
+    private const ushort NoId = ushort.MaxValue;
+
+    private readonly DocumentWriter _documents;
+    private readonly Utf8JsonWriter _json;
+    private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+    private readonly List<(byte[] Utf8, string Text)> _strings = new();
+
+    public RecordCodec(DocumentWriter documents)
+    {
+        _documents = documents;
+        _json = new Utf8JsonWriter(_scratch, new JsonWriterOptions
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            SkipValidation = true,
+        });
+    }
+
+    /// <summary>Appends one framed record for <paramref name="evt"/> to <paramref name="buffer"/>; returns its size.</summary>
+    public int Append(ArrayBufferWriter<byte> buffer, Event evt)
+    {
+        _scratch.ResetWrittenCount();
+        _json.Reset(_scratch);
+        _documents.Write(_json, evt);
+        _json.Flush();
+        var document = _scratch.WrittenSpan;
+
+        var id = evt.Id;
+        var payloadLength = 1 + 1 + 8
+            + 2 + Encoding.UTF8.GetByteCount(evt.Module)
+            + 2 + Encoding.UTF8.GetByteCount(evt.Dataset)
+            + 2 + Encoding.UTF8.GetByteCount(evt.Action)
+            + 2 + (id is null ? 0 : Encoding.UTF8.GetByteCount(id))
+            + document.Length;
+        var frameLength = payloadLength + RecordFrame.Overhead;
+        var frame = buffer.GetSpan(frameLength)[..frameLength];
+        var p = frame[RecordFrame.HeadSize..];
+        p[0] = FormatVersion;
+        p[1] = (byte)evt.Kind;
+        var utc = evt.Timestamp.Kind == DateTimeKind.Local ? evt.Timestamp.ToUniversalTime() : evt.Timestamp;
+        BinaryPrimitives.WriteInt64LittleEndian(p[2..], utc.Ticks);
+        p = p[10..];
+        p = WriteString(p, evt.Module);
+        p = WriteString(p, evt.Dataset);
+        p = WriteString(p, evt.Action);
+        if (id is null)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(p, NoId);
+            p = p[2..];
+        }
+        else
+        {
+            p = WriteString(p, id);
+        }
+
+        document.CopyTo(p);
+        RecordFrame.Seal(frame);
+        buffer.Advance(frameLength);
+        return frameLength;
+    }
+
+    /// <summary>Rebuilds the event from a payload; false when the payload does not parse (counted as corrupt).</summary>
+    public bool TryDecode(ReadOnlySpan<byte> payload, long sequence, out Event? evt)
+    {
+        evt = null;
+        if (payload.Length < 10 || payload[0] != FormatVersion || payload[1] > (byte)EventKind.State)
+        {
+            return false;
+        }
+
+        var kind = (EventKind)payload[1];
+        var ticks = BinaryPrimitives.ReadInt64LittleEndian(payload[2..]);
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+        {
+            return false;
+        }
+
+        var rest = payload[10..];
+        if (!TryReadString(ref rest, out var module) || !TryReadString(ref rest, out var dataset) || !TryReadString(ref rest, out var action))
+        {
+            return false;
+        }
+
+        string? id = null;
+        if (rest.Length < 2)
+        {
+            return false;
+        }
+
+        if (BinaryPrimitives.ReadUInt16LittleEndian(rest) == NoId)
+        {
+            rest = rest[2..];
+        }
+        else if (!TryReadString(ref rest, out id, intern: false))
+        {
+            return false;
+        }
+
+        if (rest.Length < 2 || rest[0] != (byte)'{' || rest[^1] != (byte)'}')
+        {
+            return false;
+        }
+
+        evt = new Event
+        {
+            Timestamp = new DateTime(ticks, DateTimeKind.Utc),
+            Kind = kind,
+            Module = module!,
+            Dataset = dataset!,
+            Action = action!,
+            Id = id,
+            // The document carries category and type; the event object no longer needs them.
+            Categories = Array.Empty<string>(),
+            Types = Array.Empty<string>(),
+            Body = new EncodedDocument(rest.ToArray(), sequence),
+        };
+        return true;
+    }
+
+    private static Span<byte> WriteString(Span<byte> destination, string value)
+    {
+        var written = Encoding.UTF8.GetBytes(value, destination[2..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, checked((ushort)written));
+        return destination[(2 + written)..];
+    }
+
+    private bool TryReadString(ref ReadOnlySpan<byte> source, out string? value, bool intern = true)
+    {
+        value = null;
+        if (source.Length < 2)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(source);
+        if (length == NoId || source.Length < 2 + length)
+        {
+            return false;
+        }
+
+        var utf8 = source.Slice(2, length);
+        source = source[(2 + length)..];
+        if (!intern)
+        {
+            value = Encoding.UTF8.GetString(utf8);
+            return true;
+        }
+
+        // Module, dataset and action come from a handful of values: one string each, not one per event.
+        foreach (var (bytes, text) in _strings)
+        {
+            if (utf8.SequenceEqual(bytes))
+            {
+                value = text;
+                return true;
+            }
+        }
+
+        value = Encoding.UTF8.GetString(utf8);
+        if (_strings.Count < 64)
+        {
+            _strings.Add((utf8.ToArray(), value));
+        }
+
+        return true;
+    }
+}
