@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Shipper.Tests.Cmd.Events;
+using Shipper.Tests.Cmd.Publisher.Disk;
 
 namespace Shipper.Tests.Support;
 
@@ -16,6 +17,7 @@ public static class InChildProcess
     private static readonly Dictionary<string, Func<string[], string>> Entries = new(StringComparer.Ordinal)
     {
         [nameof(DocumentWriterTests.WriteLocalTime)] = DocumentWriterTests.WriteLocalTime,
+        [nameof(DiskQueueCrashTests.WriteUntilKilled)] = DiskQueueCrashTests.WriteUntilKilled,
     };
 
     public static string Run(string entry, IReadOnlyDictionary<string, string> environment, params string[] args)
