@@ -112,6 +112,27 @@ public sealed class DiskQueueTests : IDisposable
         Assert.Equal(Enumerable.Range(10, 50), (await second.DrainAsync()).Select(QueueUnderTest.NumberOf));
     }
 
+    /// <summary>
+    /// At shutdown the publisher leaves behind an output worker that does not stop when cancelled; it may still
+    /// report back after the queue is disposed. That must not throw, and the next start sends those events again.
+    /// </summary>
+    [Fact]
+    public async Task AnAcknowledgementAfterDisposeIsIgnored()
+    {
+        var settings = QueueUnderTest.Settings(_path);
+        List<Event> read;
+        await using (var first = new QueueUnderTest(settings))
+        {
+            await first.AddAsync(Enumerable.Range(0, 10));
+            read = await first.ReadAsync(10);
+            await first.DisposeAsync();
+            first.Queue.Done(read, Array.Empty<Event>());
+        }
+
+        await using var second = new QueueUnderTest(settings);
+        Assert.Equal(Enumerable.Range(0, 10), (await second.DrainAsync()).Select(QueueUnderTest.NumberOf));
+    }
+
     [Fact]
     public async Task SegmentsAreDeletedOnceEverythingInThemIsAcknowledged()
     {
