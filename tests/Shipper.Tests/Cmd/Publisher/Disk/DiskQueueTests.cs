@@ -1,3 +1,4 @@
+using System.Buffers;
 using Shipper.Module.Config;
 using Shipper.Module.Registry;
 using Shipper.Publisher.Disk;
@@ -266,6 +267,115 @@ public sealed class DiskQueueTests : IDisposable
         Assert.True(queue.Metric("queue.filled.bytes") <= MiB);
     }
 
+    [Fact]
+    public async Task ARestartWithAFullQueueSendsTheOldEventsFirstAndThenTakesNewOnes()
+    {
+        var settings = QueueUnderTest.Settings(_path, maxSize: MiB, segmentSize: 64 * 1024, readAhead: 16, writeAhead: 16);
+        long kept;
+        await using (var first = new QueueUnderTest(settings))
+        {
+            var producer = first.AddAsync(Enumerable.Range(0, 3000));
+            await Eventually.True(() => first.Log.Lines.Any(l => l.Contains("the disk queue is full")), QueueUnderTest.Patience);
+            kept = first.Metric("queue.added.events");
+            Assert.False(producer.IsCompleted);
+        }
+
+        // The disk is as full as it was: new events wait for the old ones to be acknowledged, then follow them.
+        await using var second = new QueueUnderTest(settings);
+        Assert.Equal(kept, second.Queue.Recovered);
+        var producing = second.AddAsync(Enumerable.Range(10_000, 1000));
+        var delivered = new List<int>();
+        while (delivered.Count < kept + 1000)
+        {
+            var evt = (await second.ReadAsync(1))[0];
+            delivered.Add(QueueUnderTest.NumberOf(evt));
+            second.Queue.Done(new[] { evt }, Array.Empty<Event>());
+        }
+
+        await producing.WaitAsync(QueueUnderTest.Patience);
+        Assert.Equal(Enumerable.Range(0, (int)kept).Concat(Enumerable.Range(10_000, 1000)), delivered);
+        Assert.Equal(0, second.Metric("queue.filled.events"));
+    }
+
+    [Fact]
+    public async Task ARecordWhoseChecksumMatchesButWhichDoesNotParseIsSkippedAndCounted()
+    {
+        // Written by hand as the writer would, with a payload of a format this version does not know.
+        Directory.CreateDirectory(_path, PrivateDirectory);
+        var codec = new RecordCodec(TestDocuments.Writer);
+        var segment = new ArrayBufferWriter<byte>();
+        SegmentHeader.Write(segment.GetSpan(SegmentHeader.Size), 1);
+        segment.Advance(SegmentHeader.Size);
+        codec.Append(segment, TestDocuments.Process(0));
+        var unknown = new byte[RecordFrame.Overhead + 40];
+        unknown[RecordFrame.HeadSize] = 99; // format version
+        RecordFrame.Seal(unknown);
+        segment.Write(unknown);
+        codec.Append(segment, TestDocuments.Process(2));
+        File.WriteAllBytes(Path.Combine(_path, "1" + QueueDirectory.SegmentSuffix), segment.WrittenSpan.ToArray());
+
+        await using var queue = new QueueUnderTest(QueueUnderTest.Settings(_path));
+        var back = await queue.ReadAsync(2);
+        Assert.Equal(new[] { 0, 2 }, back.Select(QueueUnderTest.NumberOf));
+        Assert.Equal(1, queue.Metric("queue.disk.corrupt_records"));
+        Assert.Contains(queue.Log.Lines, l => l.Contains("does not parse"));
+
+        // The skipped record is neither waited for nor counted as queued.
+        queue.Queue.Done(back, Array.Empty<Event>());
+        Assert.Equal(0, queue.Metric("queue.filled.events"));
+        Assert.Single(SegmentFiles());
+    }
+
+    [Fact]
+    public async Task AMissingSegmentLosesOnlyItsOwnEventsAndStrangeFilesAreLeftAlone()
+    {
+        var settings = QueueUnderTest.Settings(_path);
+        await using (var first = new QueueUnderTest(settings))
+        {
+            await first.AddAsync(Enumerable.Range(0, 40));
+            await first.DrainAsync();
+        }
+
+        var segments = SegmentFiles();
+        var lost = NumbersIn(segments[3]);
+        File.Delete(segments[3]);
+        File.WriteAllText(Path.Combine(_path, "notes.seg"), "not a segment");
+        File.WriteAllText(Path.Combine(_path, "README"), "hello");
+
+        await using var second = new QueueUnderTest(settings);
+        var back = (await second.DrainAsync()).Select(QueueUnderTest.NumberOf);
+        Assert.Equal(Enumerable.Range(0, 40).Except(lost), back);
+        Assert.Equal(0, second.Metric("queue.disk.corrupt_records"));
+        Assert.True(File.Exists(Path.Combine(_path, "notes.seg")));
+        Assert.True(File.Exists(Path.Combine(_path, "README")));
+    }
+
+    [Fact]
+    public async Task ProducersOnSeveralThreadsLoseNothing()
+    {
+        await using var queue = new QueueUnderTest(QueueUnderTest.Settings(_path, writeAhead: 64));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                var evt = TestDocuments.Process(p * 1000 + i);
+                if (i % 2 == 0 || !queue.Queue.TryAdd(evt))
+                {
+                    await queue.Queue.AddAsync(evt, CancellationToken.None);
+                }
+            }
+        })));
+
+        var back = (await queue.DrainAsync()).Select(QueueUnderTest.NumberOf).ToList();
+        Assert.Equal(Enumerable.Range(0, 4).SelectMany(p => Enumerable.Range(p * 1000, 500)), back.Order());
+
+        // Each producer's own events keep their order.
+        for (var p = 0; p < 4; p++)
+        {
+            Assert.Equal(Enumerable.Range(p * 1000, 500), back.Where(n => n / 1000 == p));
+        }
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("truncated")]
@@ -451,6 +561,20 @@ public sealed class DiskQueueTests : IDisposable
         Directory.GetFiles(_path, "*" + QueueDirectory.SegmentSuffix)
             .OrderBy(f => long.Parse(Path.GetFileNameWithoutExtension(f), System.Globalization.CultureInfo.InvariantCulture))
             .ToArray();
+
+    private static List<int> NumbersIn(string segment)
+    {
+        var numbers = new List<int>();
+        using var reader = new SegmentReader(segment, SegmentHeader.Size);
+        var codec = new RecordCodec(TestDocuments.Writer);
+        while (reader.Next(reader.FileLength, final: true) == SegmentReadResult.Record)
+        {
+            Assert.True(codec.TryDecode(reader.Payload, 0, out var evt));
+            numbers.Add(QueueUnderTest.NumberOf(evt!));
+        }
+
+        return numbers;
+    }
 
     private long BytesOnDisk() => SegmentFiles().Sum(f => new FileInfo(f).Length);
 }
