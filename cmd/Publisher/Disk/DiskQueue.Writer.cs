@@ -17,6 +17,7 @@ public sealed partial class DiskQueue
     private long _lastSync;
     private bool _highWaterLogged;
     private bool _fullLogged;
+    private volatile bool _writerFinished;
 
     private async Task RunWriterAsync()
     {
@@ -63,6 +64,10 @@ public sealed partial class DiskQueue
             Sync();
         }
 
+        // A flag set before the wake-up, not _writer.IsCompleted: that task completes only after this method has
+        // returned, so a reader woken by the line below could still see it running, wait for another wake-up
+        // that never comes, and never complete the read-ahead channel.
+        _writerFinished = true;
         _readerWake.Writer.TryWrite(true);
     }
 

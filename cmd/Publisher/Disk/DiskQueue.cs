@@ -157,6 +157,13 @@ public sealed partial class DiskQueue : IEventQueue
         var done = 0;
         lock (_lock)
         {
+            if (_state is null)
+            {
+                // Not open, or disposed: an output worker the publisher left behind at shutdown may still report
+                // back. The position was saved at dispose; these events are simply sent again next start.
+                return;
+            }
+
             var moved = false;
             foreach (var evt in batch)
             {
