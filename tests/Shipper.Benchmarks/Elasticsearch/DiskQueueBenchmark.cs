@@ -126,16 +126,17 @@ public static class DiskQueueBenchmark
                 await RunOneAsync(cases[c], url, server, pool, Math.Min(events, 200_000), parent, readAhead);
             }
 
-            Console.WriteLine($"{"round",5} {"queue",-14} {"events",9} {"seconds",8} {"events/s",9} {"cpu s/10k",10} {"alloc B/evt",11} {"server cpu s/10k",16} {"evt/batch",9} {"fsyncs",7} {"blocked",8} {"wakeups/evt",11} {"gc0/1/2",11} {"gc pause",8} {"load",5}");
-            var results = new (double Seconds, double Cpu, double Alloc, double ServerCpu)[cases.Length, rounds];
+            Console.WriteLine($"{"round",5} {"queue",-14} {"events",9} {"seconds",8} {"events/s",9} {"cpu s/10k",10} {"sys s/10k",10} {"alloc B/evt",11} {"server cpu s/10k",16} {"evt/batch",9} {"fsyncs",7} {"blocked",8} {"wakeups/evt",11} {"gc0/1/2",11} {"gc pause",8} {"load",5}");
+            var results = new DiskQueueRun[cases.Length, rounds];
             for (var round = 0; round < rounds; round++)
             {
                 for (var c = 0; c < cases.Length; c++)
                 {
-                    var (seconds, cpu, alloc, serverCpu, batches, fsyncs, blocked, runtime) = await RunOneAsync(cases[c], url, server, pool, events, parent, readAhead);
-                    results[c, round] = (seconds, cpu, alloc, serverCpu);
+                    var run = await RunOneAsync(cases[c], url, server, pool, events, parent, readAhead);
+                    results[c, round] = run;
+                    var runtime = run.Runtime;
                     Console.WriteLine(
-                        $"{round + 1,5} {cases[c],-14} {events,9:N0} {seconds,8:0.00} {events / seconds,9:N0} {cpu * 10_000 / events,10:0.0000} {alloc / events,11:0} {(server is null ? "-" : (serverCpu * 10_000 / events).ToString("0.0000", CultureInfo.InvariantCulture)),16} {events / batches,9:0} {(cases[c] == "disk" ? fsyncs.ToString(CultureInfo.InvariantCulture) : "-"),7} {blocked,8} {(double)runtime.WorkItems / events,11:0.000} {$"{runtime.Gen0}/{runtime.Gen1}/{runtime.Gen2}",11} {runtime.GcPause.TotalSeconds / seconds,8:P1} {LoadAverage(),5}");
+                        $"{round + 1,5} {cases[c],-14} {events,9:N0} {run.Seconds,8:0.00} {events / run.Seconds,9:N0} {run.Cpu * 10_000 / events,10:0.0000} {run.SysCpu * 10_000 / events,10:0.0000} {(double)run.Allocated / events,11:0} {(server is null ? "-" : (run.ServerCpu * 10_000 / events).ToString("0.0000", CultureInfo.InvariantCulture)),16} {(double)events / run.Batches,9:0} {(cases[c] == "disk" ? run.Fsyncs.ToString(CultureInfo.InvariantCulture) : "-"),7} {run.Blocked,8} {(double)runtime.WorkItems / events,11:0.000} {$"{runtime.Gen0}/{runtime.Gen1}/{runtime.Gen2}",11} {runtime.GcPause.TotalSeconds / run.Seconds,8:P1} {LoadAverage(),5}");
                 }
             }
 
@@ -157,33 +158,35 @@ public static class DiskQueueBenchmark
     }
 
     /// <summary>Medians over the rounds (range in brackets), and the disk queue's figures against both memory cases.</summary>
-    private static void PrintSummary((double Seconds, double Cpu, double Alloc, double ServerCpu)[,] results, int rounds, int events)
+    private static void PrintSummary(DiskQueueRun[,] results, int rounds, int events)
     {
         var cases = AllCases;
         var rate = new double[cases.Length];
         var cpu = new double[cases.Length];
         Console.WriteLine();
         Console.WriteLine($"median of {rounds} rounds (min-max); ratios are disk/mem of the medians");
-        Console.WriteLine($"| queue | events | seconds | events/s | CPU s / 10k events | alloc B / event | CPU ratio vs mem | events/s ratio vs mem |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| queue | events | seconds | events/s | CPU s / 10k events | of which sys | alloc B / event | CPU ratio vs mem | events/s ratio vs mem |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var c = 0; c < cases.Length; c++)
         {
             var seconds = new double[rounds];
             var rates = new double[rounds];
             var cpus = new double[rounds];
             var allocs = new double[rounds];
+            var syss = new double[rounds];
             for (var r = 0; r < rounds; r++)
             {
                 seconds[r] = results[c, r].Seconds;
                 rates[r] = events / results[c, r].Seconds;
                 cpus[r] = results[c, r].Cpu * 10_000 / events;
-                allocs[r] = results[c, r].Alloc / events;
+                syss[r] = results[c, r].SysCpu * 10_000 / events;
+                allocs[r] = (double)results[c, r].Allocated / events;
             }
 
             rate[c] = Median(rates);
             cpu[c] = Median(cpus);
             Console.WriteLine(
-                $"| {cases[c]} | {events:N0} | {Median(seconds):0.00} | {rate[c]:N0} ({Min(rates):N0}-{Max(rates):N0}) | {cpu[c]:0.0000} ({Min(cpus):0.0000}-{Max(cpus):0.0000}) | {Median(allocs):0} | {cpu[c] / cpu[0]:0.00} | {rate[c] / rate[0]:0.00} |");
+                $"| {cases[c]} | {events:N0} | {Median(seconds):0.00} | {rate[c]:N0} ({Min(rates):N0}-{Max(rates):N0}) | {cpu[c]:0.0000} ({Min(cpus):0.0000}-{Max(cpus):0.0000}) | {Median(syss):0.0000} | {Median(allocs):0} | {cpu[c] / cpu[0]:0.00} | {rate[c] / rate[0]:0.00} |");
         }
 
         var disk = Array.IndexOf(cases, "disk");
@@ -194,7 +197,7 @@ public static class DiskQueueBenchmark
         Console.WriteLine($"target disk CPU per event <= {TargetCpuRatio:0.0}x mem: {(cpu[disk] <= TargetCpuRatio * cpu[0] ? "met" : "NOT met")} (x{cpu[disk] / cpu[0]:0.00} vs mem, x{cpu[disk] / cpu[sameBatching]:0.00} vs mem-diskbatch)");
     }
 
-    private static async Task<(double Seconds, double Cpu, double Alloc, double ServerCpu, double Batches, long Fsyncs, long Blocked, RuntimeCounts Runtime)> RunOneAsync(string name, string url, Process? server, Event[] pool, int events, string parent, int? readAhead)
+    private static async Task<DiskQueueRun> RunOneAsync(string name, string url, Process? server, Event[] pool, int events, string parent, int? readAhead)
     {
         var metrics = new MetricsRegistry();
         IOutput output;
@@ -250,6 +253,7 @@ public static class DiskQueueBenchmark
             self.Refresh();
             server?.Refresh();
             var cpuBefore = self.TotalProcessorTime;
+            var sysBefore = self.PrivilegedProcessorTime;
             var serverBefore = server?.TotalProcessorTime ?? TimeSpan.Zero;
             var allocBefore = GC.GetTotalAllocatedBytes(precise: true);
             var runtimeBefore = RuntimeCounts.Now();
@@ -261,6 +265,7 @@ public static class DiskQueueBenchmark
             self.Refresh();
             server?.Refresh();
             var cpu = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
+            var sys = (self.PrivilegedProcessorTime - sysBefore).TotalSeconds;
             var serverCpu = ((server?.TotalProcessorTime ?? TimeSpan.Zero) - serverBefore).TotalSeconds;
             var alloc = GC.GetTotalAllocatedBytes(precise: true) - allocBefore;
             var runtime = RuntimeCounts.Now() - runtimeBefore;
@@ -270,7 +275,7 @@ public static class DiskQueueBenchmark
                 throw new InvalidOperationException($"{name}: {lost} events lost, {metrics.Counter("queue.disk.corrupt_records").Value} corrupt records");
             }
 
-            return (watch.Elapsed.TotalSeconds, cpu, alloc, serverCpu, batches.Value - batchesBefore, fsyncs.Value - fsyncsBefore, blocked.Value - blockedBefore, runtime);
+            return new DiskQueueRun(watch.Elapsed.TotalSeconds, cpu, sys, alloc, serverCpu, batches.Value - batchesBefore, fsyncs.Value - fsyncsBefore, blocked.Value - blockedBefore, runtime);
         }
         finally
         {
