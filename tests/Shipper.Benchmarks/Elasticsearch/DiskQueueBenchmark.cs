@@ -37,9 +37,10 @@ namespace Shipper.Benchmarks.Elasticsearch;
 /// A run publishes 64,000 events to warm up (connections, page cache) and then measures --events more, until
 /// the output has acknowledged every one. Columns besides the obvious: evt/batch (events per output batch),
 /// fsyncs, blocked (times the producer found the queue full and waited), wakeups/evt (thread-pool work items per
-/// event: hand-offs between loops that woke a thread), gc0/1/2 (collections), gc pause (share of the run's wall
-/// time), load (1-minute load average: other work on the machine inflates CPU per event too). The summary gives
-/// medians over the rounds with their range and the disk/mem ratios the issue's targets are about.
+/// event: hand-offs between loops that woke a thread), cs/evt (context switches of all threads per event, voluntary
+/// and involuntary), gc0/1/2 (collections), gc pause (share of the run's wall time), load (1-minute load average:
+/// other work on the machine inflates CPU per event too). The summary gives medians over the rounds with their
+/// range and the disk/mem ratios the issue's targets are about.
 /// <c>--output encode</c> replaces Elasticsearch with <see cref="EncodeOnlyOutput"/> to show the queue's own cost
 /// without the server's.
 /// </summary>
@@ -126,7 +127,7 @@ public static class DiskQueueBenchmark
                 await RunOneAsync(cases[c], url, server, pool, Math.Min(events, 200_000), parent, readAhead);
             }
 
-            Console.WriteLine($"{"round",5} {"queue",-14} {"events",9} {"seconds",8} {"events/s",9} {"cpu s/10k",10} {"sys s/10k",10} {"alloc B/evt",11} {"server cpu s/10k",16} {"evt/batch",9} {"fsyncs",7} {"blocked",8} {"wakeups/evt",11} {"gc0/1/2",11} {"gc pause",8} {"load",5}");
+            Console.WriteLine($"{"round",5} {"queue",-14} {"events",9} {"seconds",8} {"events/s",9} {"cpu s/10k",10} {"sys s/10k",10} {"alloc B/evt",11} {"server cpu s/10k",16} {"evt/batch",9} {"fsyncs",7} {"blocked",8} {"wakeups/evt",11} {"cs/evt",7} {"gc0/1/2",11} {"gc pause",8} {"load",5}");
             var results = new DiskQueueRun[cases.Length, rounds];
             for (var round = 0; round < rounds; round++)
             {
@@ -136,7 +137,7 @@ public static class DiskQueueBenchmark
                     results[c, round] = run;
                     var runtime = run.Runtime;
                     Console.WriteLine(
-                        $"{round + 1,5} {cases[c],-14} {events,9:N0} {run.Seconds,8:0.00} {events / run.Seconds,9:N0} {run.Cpu * 10_000 / events,10:0.0000} {run.SysCpu * 10_000 / events,10:0.0000} {(double)run.Allocated / events,11:0} {(server is null ? "-" : (run.ServerCpu * 10_000 / events).ToString("0.0000", CultureInfo.InvariantCulture)),16} {(double)events / run.Batches,9:0} {(cases[c] == "disk" ? run.Fsyncs.ToString(CultureInfo.InvariantCulture) : "-"),7} {run.Blocked,8} {(double)runtime.WorkItems / events,11:0.000} {$"{runtime.Gen0}/{runtime.Gen1}/{runtime.Gen2}",11} {runtime.GcPause.TotalSeconds / run.Seconds,8:P1} {LoadAverage(),5}");
+                        $"{round + 1,5} {cases[c],-14} {events,9:N0} {run.Seconds,8:0.00} {events / run.Seconds,9:N0} {run.Cpu * 10_000 / events,10:0.0000} {run.SysCpu * 10_000 / events,10:0.0000} {(double)run.Allocated / events,11:0} {(server is null ? "-" : (run.ServerCpu * 10_000 / events).ToString("0.0000", CultureInfo.InvariantCulture)),16} {(double)events / run.Batches,9:0} {(cases[c] == "disk" ? run.Fsyncs.ToString(CultureInfo.InvariantCulture) : "-"),7} {run.Blocked,8} {(double)runtime.WorkItems / events,11:0.000} {(double)runtime.ContextSwitches / events,7:0.000} {$"{runtime.Gen0}/{runtime.Gen1}/{runtime.Gen2}",11} {runtime.GcPause.TotalSeconds / run.Seconds,8:P1} {LoadAverage(),5}");
                 }
             }
 
