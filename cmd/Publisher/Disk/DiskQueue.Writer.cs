@@ -236,10 +236,10 @@ public sealed partial class DiskQueue
     private void OpenWriterSegment(long id)
     {
         var path = QueueDirectory.SegmentPath(_settings.Path, id);
-        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        QueueDirectory.CreatePrivateFile(path, mustBeNew: true);
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try
         {
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             Span<byte> header = stackalloc byte[SegmentHeader.Size];
             SegmentHeader.Write(header, id);
             RandomAccess.Write(file, header, 0);

@@ -468,6 +468,21 @@ public sealed class DiskQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondQueueOnTheSameDirectoryIsRefusedUntilTheFirstIsGone()
+    {
+        var settings = QueueUnderTest.Settings(_path);
+        var first = new QueueUnderTest(settings);
+        await first.AddAsync(Enumerable.Range(0, 10));
+        var error = Assert.Throws<ConfigException>(() => new QueueUnderTest(settings));
+        Assert.Equal("queue.disk.path", error.Path);
+        Assert.Contains("in use by another shipper process", error.Message);
+
+        await first.DisposeAsync();
+        await using var second = new QueueUnderTest(settings);
+        Assert.Equal(10, second.Queue.Recovered);
+    }
+
+    [Fact]
     public async Task CloseAddingReturnsZeroOnceEverythingIsOnDisk()
     {
         var settings = QueueUnderTest.Settings(_path);
@@ -479,9 +494,13 @@ public sealed class DiskQueueTests : IDisposable
         // As if the process died right here: the files as they are now, without the queue being disposed.
         var copy = _dir.Combine("copy");
         Directory.CreateDirectory(copy, PrivateDirectory);
+        // cp, not File.Copy: .NET takes a shared flock to read, which the running queue's exclusive lock on
+        // state.dat refuses (that lock keeps a second shipper out); a crash leaves the bytes, not the lock.
         foreach (var file in Directory.GetFiles(_path))
         {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            using var cp = System.Diagnostics.Process.Start("/bin/cp", new[] { file, Path.Combine(copy, Path.GetFileName(file)) })!;
+            cp.WaitForExit();
+            Assert.Equal(0, cp.ExitCode);
         }
 
         await queue.DisposeAsync();
