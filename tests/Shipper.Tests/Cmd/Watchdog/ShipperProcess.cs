@@ -27,8 +27,9 @@ public sealed partial class ShipperProcess : IDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The apphost (<c>shipper</c>, as installed) or <c>dotnet shipper.dll</c> (the dotnet host).</summary>
+    /// <param name="output">Where every log line is echoed as it comes; null to only capture them (long runs).</param>
     /// <param name="directory">Where the binary is; the default build beside the tests when null.</param>
-    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, string? directory = null, params string[] extraArgs)
+    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper? output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, string? directory = null, params string[] extraArgs)
     {
         directory ??= AppContext.BaseDirectory;
         var info = viaDotnetHost
