@@ -159,6 +159,10 @@ public sealed class ShipperWorker : IAsyncDisposable
             {
                 diskQueue.Open();
             }
+            else
+            {
+                QueueDirectory.CheckIfPresent(disk.Path);
+            }
 
             pipeline = new Pipeline(diskQueue, QueueSettings.ForDiskQueue(disk), output, batchSize, workers, metrics, log.Named("publisher"), options.Time);
         }
@@ -333,6 +337,8 @@ public sealed class ShipperWorker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Normally done by the drain; here for a run that ended before it (the disk queue saves its position).
+        await Pipeline.Queue.DisposeAsync().ConfigureAwait(false);
         await Output.DisposeAsync().ConfigureAwait(false);
         _logWriter?.Dispose();
     }

@@ -50,6 +50,7 @@ public sealed partial class DiskQueue : IEventQueue
     private long _accepted;
     private long _written;
     private bool _opened;
+    private bool _disposed;
 
     public DiskQueue(DiskQueueSettings settings, DocumentWriter documents, MetricsRegistry metrics, Logger log, TimeProvider time)
     {
@@ -215,6 +216,12 @@ public sealed partial class DiskQueue : IEventQueue
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _writeAhead.Writer.TryComplete();
         _writerAbort.Cancel();
         _readerStop.Cancel();

@@ -13,12 +13,24 @@ public static class QueueDirectory
 {
     public const string SegmentSuffix = ".seg";
 
+    /// <summary>
+    /// Checks an existing directory without changing anything (for <c>test config</c> and the watcher, which must
+    /// not touch path.data); a missing one is fine, the worker creates it.
+    /// </summary>
+    public static void CheckIfPresent(string path)
+    {
+        if (Directory.Exists(path) || new DirectoryInfo(path).LinkTarget is not null)
+        {
+            Prepare(path);
+        }
+    }
+
     public static void Prepare(string path)
     {
         try
         {
             var info = new DirectoryInfo(path);
-            if (info.Exists && info.LinkTarget is not null)
+            if (info.LinkTarget is not null)
             {
                 throw Refuse(path, $"queue.disk.path {path} is a symbolic link (to {info.LinkTarget}); give the real directory");
             }

@@ -29,7 +29,19 @@ public sealed class QueueStateFile : IDisposable
     public static QueueStateFile Open(string directory, out QueuePosition? saved, out string? problem)
     {
         var path = Path.Combine(directory, Name);
-        var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle file;
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock): two shippers writing one queue would
+            // interleave their records and delete each other's segments. The lock dies with its process.
+            file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (File.Exists(path))
+        {
+            throw new Module.Config.ConfigException("queue.disk.path", Module.Config.SourceLocation.None,
+                $"the disk queue at {directory} is in use by another shipper process ({e.Message}); give each shipper its own queue.disk.path");
+        }
+
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         saved = null;
         problem = null;
