@@ -5,23 +5,20 @@ using Shipper.Tests.Cmd.Outputs.Elasticsearch.Loopback;
 namespace Shipper.Tests.Cmd.Publisher.Disk;
 
 /// <summary>
-/// Counts, in what the loopback Elasticsearch indexed, the documents of the processes that carried one of a
-/// run's markers in <c>process.args</c> (its children only name it in <c>process.parent.args</c> and do not
-/// count): which markers arrived and how many extra copies (duplicates) came with them. Reads only what was
-/// indexed since the last <see cref="Refresh"/>.
+/// Counts, in documents (what the loopback Elasticsearch indexed, or what sits in the disk queue's segments),
+/// the documents of the processes that carried one of a run's markers in <c>process.args</c> (their children
+/// only name it in <c>process.parent.args</c> and do not count): which markers arrived and how many extra
+/// copies (duplicates) came with them.
 /// </summary>
 public sealed class MarkerTally
 {
-    private readonly LoopbackElasticsearch _es;
     private readonly string _prefix;
     private readonly int[] _copies;
     private readonly Dictionary<string, int> _read = new(StringComparer.Ordinal);
-    private readonly List<DateTimeOffset> _timestamps = new();
 
     /// <param name="markers">Markers 1 to this many are expected.</param>
-    public MarkerTally(LoopbackElasticsearch es, string prefix, int markers)
+    public MarkerTally(string prefix, int markers)
     {
-        _es = es;
         _prefix = prefix;
         _copies = new int[markers + 1];
     }
@@ -39,17 +36,15 @@ public sealed class MarkerTally
 
     public int Duplicates => Copies - Distinct;
 
-    /// <summary>The <c>@timestamp</c> of every document read, in the order indexed.</summary>
-    public IReadOnlyList<DateTimeOffset> Timestamps => _timestamps;
-
-    public void Refresh()
+    /// <summary>Reads what <paramref name="es"/> indexed since the last call (it only ever appends).</summary>
+    public void Refresh(LoopbackElasticsearch es)
     {
-        foreach (var index in _es.IndexNames)
+        foreach (var index in es.IndexNames)
         {
-            var documents = _es.Documents(index);
+            var documents = es.Documents(index);
             for (var i = _read.GetValueOrDefault(index); i < documents.Count; i++)
             {
-                Read(documents[i]);
+                Add(documents[i]);
             }
 
             _read[index] = documents.Count;
@@ -57,12 +52,12 @@ public sealed class MarkerTally
     }
 
     /// <summary>Refreshes until every marker arrived; false when <paramref name="timeout"/> passed first.</summary>
-    public bool WaitForAll(TimeSpan timeout)
+    public bool WaitForAll(LoopbackElasticsearch es, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            Refresh();
+            Refresh(es);
             if (Distinct == Expected)
             {
                 return true;
@@ -91,26 +86,21 @@ public sealed class MarkerTally
         return missing;
     }
 
-    /// <summary>Markers and how many copies of each arrived, for the ones that came more than once.</summary>
-    public IEnumerable<(int Marker, int Copies)> Duplicated()
-    {
-        for (var n = 1; n < _copies.Length; n++)
-        {
-            if (_copies[n] > 1)
-            {
-                yield return (n, _copies[n]);
-            }
-        }
-    }
+    /// <summary>The first few missing markers, for a failure message.</summary>
+    public string MissingSample() => string.Join(", ", Missing().Take(20));
 
-    private void Read(string json)
+    public void Add(string json)
     {
         Documents++;
+
+        // Most documents are other processes': parsing only the ones that mention the run keeps a long run cheap.
+        if (!json.Contains(_prefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         using var document = JsonDocument.Parse(json);
-        var root = document.RootElement;
-        _timestamps.Add(DateTimeOffset.Parse(root.GetProperty("@timestamp").GetString()!, CultureInfo.InvariantCulture));
-        if (!json.Contains(_prefix, StringComparison.Ordinal)
-            || !root.TryGetProperty("process", out var process)
+        if (!document.RootElement.TryGetProperty("process", out var process)
             || !process.TryGetProperty("args", out var args)
             || args.ValueKind != JsonValueKind.Array)
         {
