@@ -98,7 +98,7 @@ public sealed class DiskQueueCrashTests : IDisposable
                 }
 
                 var stats = _shipper.Stats.Snapshot();
-                DiskQueueShipper.Kill(pid);
+                _shipper.Kill(pid);
                 bulksBefore = es?.BulkRequestCount ?? 0;
                 report.Add($"kill {round + 1} ({(serverUp[round] ? "server up" : "server down")}): worker {pid} at {clock.Elapsed.TotalSeconds:0.0}s, "
                     + $"{delay.TotalSeconds:0.00}s after {(es is null ? "it answered" : "its first bulk request")} (up since {started.TotalSeconds:0.0}s); "

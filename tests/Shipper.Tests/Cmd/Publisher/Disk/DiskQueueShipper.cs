@@ -64,6 +64,8 @@ public sealed class DiskQueueShipper : IDisposable
 
     public StatsProbe Stats { get; }
 
+    public bool Started => _runs.Count > 0;
+
     /// <summary>The latest run.</summary>
     public ShipperProcess Process => _runs[^1];
 
@@ -122,9 +124,10 @@ public sealed class DiskQueueShipper : IDisposable
         }
     }
 
-    /// <summary>SIGKILL, as the OOM killer or a crash would end it; waits until it is gone.</summary>
-    public static void Kill(int pid)
+    /// <summary>SIGKILL to the latest run's worker, as the OOM killer or a crash would end it; waits until it is gone.</summary>
+    public void Kill(int pid)
     {
+        Assert.True(Process.IsOurWorker(pid), $"{pid} is not a worker of the watcher ({Process.Pid})");
         Assert.Equal(0, LibCForTests.Kill(pid, SIGKILL));
         Assert.NotNull(ShipperProcess.WaitGone(pid, TimeSpan.FromSeconds(10)));
     }
