@@ -27,8 +27,9 @@ public sealed partial class ShipperProcess : IDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The apphost (<c>shipper</c>, as installed) or <c>dotnet shipper.dll</c> (the dotnet host).</summary>
+    /// <param name="output">Where every log line is echoed as it comes; null to only capture them (long runs).</param>
     /// <param name="directory">Where the binary is; the default build beside the tests when null.</param>
-    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, string? directory = null, params string[] extraArgs)
+    public static ShipperProcess Start(string configPath, string home, ITestOutputHelper? output, IReadOnlyDictionary<string, string>? environment = null, bool viaDotnetHost = false, string? directory = null, params string[] extraArgs)
     {
         directory ??= AppContext.BaseDirectory;
         var info = viaDotnetHost
@@ -166,11 +167,44 @@ public sealed partial class ShipperProcess : IDisposable
         return children;
     }
 
+    /// <summary>
+    /// True when <paramref name="pid"/> is a live process (not merely a thread) whose parent is this watcher. The
+    /// pids of workers that ended are soon handed to other processes (pid_max is 32768 here, and a test running
+    /// hundreds of processes a second wraps it within minutes), or to a thread, whose id kill(2) also accepts and
+    /// then kills the whole process the thread belongs to.
+    /// </summary>
+    public bool IsOurWorker(int pid)
+    {
+        try
+        {
+            var ppid = -1;
+            var tgid = -1;
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("Tgid:", StringComparison.Ordinal))
+                {
+                    tgid = int.Parse(line.AsSpan(5).Trim(), CultureInfo.InvariantCulture);
+                }
+                else if (line.StartsWith("PPid:", StringComparison.Ordinal))
+                {
+                    ppid = int.Parse(line.AsSpan(5).Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+
+            return tgid == pid && ppid == Pid && !IsGone(pid);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
+        // Only workers the watcher still has: killing every pid the log ever named once killed another test's process.
         foreach (var pid in WorkerPids())
         {
-            if (!IsGone(pid))
+            if (IsOurWorker(pid))
             {
                 LibCForTests.Kill(pid, 9);
             }

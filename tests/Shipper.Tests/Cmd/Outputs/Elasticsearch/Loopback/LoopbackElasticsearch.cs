@@ -86,6 +86,13 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
     /// <summary>Per-item faults: a status (429, 500, 503…) to answer instead of indexing, or null.</summary>
     public Func<BulkItemInfo, int?>? ItemStatus { get; set; }
 
+    /// <summary>
+    /// How long a <c>_bulk</c> request takes after its documents are indexed, as on a loaded cluster. The
+    /// documents are stored before the wait, so a client that gives up (or dies) meanwhile has them indexed
+    /// without knowing it, which is how a real cluster makes a client send duplicates.
+    /// </summary>
+    public TimeSpan BulkLatency { get; set; }
+
     /// <summary>Exceptions the handlers threw (a bug in the loopback server, never expected).</summary>
     public ConcurrentQueue<string> Errors { get; } = new();
 
@@ -99,14 +106,15 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
 
     public IReadOnlyDictionary<string, string> DataStreams => _dataStreams;
 
-    public static async Task<LoopbackElasticsearch> StartAsync(X509Certificate2? certificate = null)
+    /// <param name="port">0 for any free port; a fixed one to play a cluster that comes up where a client already looks for it.</param>
+    public static async Task<LoopbackElasticsearch> StartAsync(X509Certificate2? certificate = null, int port = 0)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            kestrel.Listen(IPAddress.Loopback, port, listen =>
             {
                 if (certificate is not null)
                 {
@@ -538,6 +546,12 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
             offset = docEnd + 1;
             items.Add(IndexDocument(number, position, action!, index, meta, documentBytes));
             position++;
+        }
+
+        if (BulkLatency > TimeSpan.Zero)
+        {
+            // Not cancelled by the client going away: the cluster finishes its work either way.
+            await Task.Delay(BulkLatency);
         }
 
         var filter = new FilterPath(request.Query["filter_path"].ToString());
