@@ -8,7 +8,7 @@ namespace Shipper.Publisher.Disk;
 /// </summary>
 public sealed class AckFrontier
 {
-    // The ring's length stays a power of two (it starts at one and doubles), so a slot is found with a mask: this
+    // The ring's length stays a power of two (1024, doubled when full), so a slot is found with a mask: this
     // runs for every event read and every event acknowledged, and a division costs several times as much.
     private QueuePosition[] _ends = new QueuePosition[1024];
     private bool[] _done = new bool[1024];
