@@ -55,7 +55,7 @@ public sealed partial class DiskQueue
 
                 for (var i = 0; i < count; i++)
                 {
-                    lengths.Add(codec.Append(pending, taken[i]));
+                    TryAppend(codec, pending, lengths, taken[i]);
                     taken[i] = null!;
                     if (pending.WrittenCount >= WriteChunk)
                     {
@@ -84,6 +84,31 @@ public sealed partial class DiskQueue
         // that never comes, and never complete the read-ahead channel.
         _writerFinished = true;
         _readerWake.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// Frames one event. An event whose document cannot be encoded (a dataset's body that throws) would throw
+    /// again on every try: it is dropped with an error line and counted, and the records before it are kept,
+    /// instead of the writer loop dying and the queue with it.
+    /// </summary>
+    private void TryAppend(RecordCodec codec, ArrayBufferWriter<byte> pending, List<int> lengths, Event evt)
+    {
+        var before = pending.WrittenCount;
+        try
+        {
+            lengths.Add(codec.Append(pending, evt));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Append encodes in place, so part of this record is in the buffer: keep only the whole ones.
+            var whole = pending.WrittenSpan[..before].ToArray();
+            pending.ResetWrittenCount();
+            pending.Write(whole);
+            _unencodable.Increment();
+            Interlocked.Increment(ref _written); // accounted for: the publisher counts it dropped
+            EventsDropped?.Invoke(1);
+            _log.Error($"cannot encode a {evt.Dataset} event ({evt.Action}) for the disk queue: {e.GetType().Name}: {e.Message}; dropping it");
+        }
     }
 
     /// <summary>Writes the framed records in <paramref name="pending"/>, empties it, and syncs when fsync.events or fsync.interval says so.</summary>

@@ -40,6 +40,7 @@ public sealed partial class DiskQueue : IEventQueue
     private readonly Counter _writeErrors;
     private readonly Counter _fsyncs;
     private readonly Counter _oversized;
+    private readonly Counter _unencodable;
 
     private AckFrontier? _frontier;
     private QueueStateFile? _state;
@@ -82,6 +83,7 @@ public sealed partial class DiskQueue : IEventQueue
         _writeErrors = metrics.Counter("queue.disk.write_errors");
         _fsyncs = metrics.Counter("queue.disk.fsyncs");
         _oversized = metrics.Counter("queue.disk.oversized_events");
+        _unencodable = metrics.Counter("queue.disk.unencodable_events");
     }
 
     public event Action<int>? EventsDropped;

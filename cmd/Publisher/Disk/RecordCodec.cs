@@ -35,8 +35,8 @@ public sealed class RecordCodec
 
     /// <summary>
     /// Appends one framed record for <paramref name="evt"/> to <paramref name="buffer"/>; returns its size. The
-    /// document is encoded in place, so when encoding throws part of a record is already in the buffer: discard
-    /// the buffer (the writer loop stops on any exception but cancellation, before writing it).
+    /// document is encoded in place, so when encoding throws part of a record is already in the buffer: the
+    /// caller keeps only the bytes written before the call.
     /// </summary>
     public int Append(ArrayBufferWriter<byte> buffer, Event evt)
     {

@@ -468,6 +468,33 @@ public sealed class DiskQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task AnEventThatCannotBeEncodedIsDroppedAndCountedAndTheQueueGoesOn()
+    {
+        await using var queue = new QueueUnderTest(QueueUnderTest.Settings(_path));
+        var dropped = 0;
+        queue.Queue.EventsDropped += count => dropped += count;
+        await queue.AddAsync(Enumerable.Range(0, 3));
+        var bad = TestDocuments.Process(99);
+        await queue.Queue.AddAsync(new Event
+        {
+            Timestamp = bad.Timestamp,
+            Module = bad.Module,
+            Dataset = bad.Dataset,
+            Action = bad.Action,
+            Categories = bad.Categories,
+            Types = bad.Types,
+            Body = new ThrowingBody(),
+        }, CancellationToken.None);
+        await queue.AddAsync(Enumerable.Range(3, 3));
+
+        var back = await queue.DrainAsync();
+        Assert.Equal(Enumerable.Range(0, 6), back.Select(QueueUnderTest.NumberOf));
+        Assert.Equal(1, queue.Metric("queue.disk.unencodable_events"));
+        Assert.Equal(1, dropped);
+        Assert.Contains(queue.Log.Lines, l => l.Contains("cannot encode") && l.Contains("body bug"));
+    }
+
+    [Fact]
     public async Task ASecondQueueOnTheSameDirectoryIsRefusedUntilTheFirstIsGone()
     {
         var settings = QueueUnderTest.Settings(_path);
