@@ -117,7 +117,7 @@ public sealed class DiskQueueShipper : IDisposable
                 throw new Xunit.Sdk.XunitException(
                     $"{markers - queued.Distinct} of {markers} markers never reached the disk queue within {timeout.TotalSeconds}s "
                     + $"(the process dataset did not report them; not the queue's doing), e.g. {queued.MissingSample()}; "
-                    + $"queue.added.events {Stats.Read("queue.added.events")}");
+                    + $"queue.added.events {Stats.Read("queue.added.events")}, process.lost {Stats.Read("process.lost")}");
             }
 
             Thread.Sleep(250);

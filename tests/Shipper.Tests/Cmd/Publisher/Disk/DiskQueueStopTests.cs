@@ -72,7 +72,7 @@ public sealed class DiskQueueStopTests : IDisposable
         var delivery = Stopwatch.StartNew();
         var tally = new MarkerTally(markers.Prefix, Markers);
         Assert.True(tally.WaitForAll(es, Patience), $"{Markers - tally.Distinct} of {Markers} markers were not indexed after the restart, e.g. {tally.MissingSample()}");
-        _output.WriteLine($"kept {kept}, recovered {recovered}; every marker indexed {delivery.Elapsed.TotalSeconds:0.0}s after the restart's worker was ready; {tally.Duplicates} duplicates");
+        _output.WriteLine($"kept {kept}, recovered {recovered}; every marker indexed {delivery.Elapsed.TotalSeconds:0.0}s after the restart's worker was ready; {tally.Duplicates} duplicates, {tally.Splits} processes the dataset reported twice");
         Assert.Equal(0, tally.Duplicates);
         Assert.Empty(es.Errors);
     }

@@ -6,6 +6,7 @@ public sealed record OutageResult(
     int Indexed,
     string Missing,
     int Duplicates,
+    int Splits,
     int Documents,
     int QueuedDocuments,
     long QueueBytes,

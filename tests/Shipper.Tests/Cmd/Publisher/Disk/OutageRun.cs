@@ -98,6 +98,7 @@ public sealed class OutageRun
             Indexed: tally.Distinct,
             Missing: tally.MissingSample(),
             Duplicates: tally.Duplicates,
+            Splits: tally.Splits,
             Documents: tally.Documents,
             QueuedDocuments: queued.Documents,
             QueueBytes: Metric(queuedStats, "queue.filled.bytes"),
@@ -118,7 +119,7 @@ public sealed class OutageRun
         _output.WriteLine(DescribeRss());
         _output.WriteLine(
             $"server up: {result.Indexed} of {result.Markers} markers indexed in {result.DeliveredIn.TotalSeconds:0.0}s ({result.Documents} documents, "
-            + $"{result.BulkRequests} bulk requests, {result.Duplicates} duplicate marker documents); pipeline.events.undelivered {result.UndeliveredLive} live, "
+            + $"{result.BulkRequests} bulk requests, {result.Duplicates} duplicate marker documents, {result.Splits} processes the dataset reported twice); pipeline.events.undelivered {result.UndeliveredLive} live, "
             + $"{result.UndeliveredAtExit} at exit; SIGTERM to exit {result.StoppedIn.TotalSeconds:0.00}s");
         if (!all || !exited)
         {

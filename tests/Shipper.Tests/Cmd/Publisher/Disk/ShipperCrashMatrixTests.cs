@@ -121,7 +121,7 @@ public sealed class ShipperCrashMatrixTests : IDisposable
             _output.WriteLine($"worker {last}: recovered {Metric(finalStats, "queue.disk.recovered.events")} events, corrupt records {Metric(finalStats, "queue.disk.corrupt_records")}; "
                 + $"every marker indexed by {clock.Elapsed.TotalSeconds:0.0}s ({(clock.Elapsed - deliveryFrom).TotalSeconds:0.0}s after the last restart); "
                 + $"{tally.Documents} documents, {es!.BulkRequestCount} bulk requests; marker documents {tally.Copies}, "
-                + $"duplicates {tally.Duplicates} ({100.0 * tally.Duplicates / Markers:0.0} %), {serverUp.Length} kills, seed {seed}");
+                + $"duplicates {tally.Duplicates} ({100.0 * tally.Duplicates / Markers:0.0} %), processes the dataset reported twice {tally.Splits}, {serverUp.Length} kills, seed {seed}");
 
             Assert.True(all, $"{tally.Expected - tally.Distinct} of {Markers} markers were never indexed, e.g. {tally.MissingSample()}");
             Assert.True(tally.Duplicates <= Markers / 20, $"{tally.Duplicates} duplicates of {Markers} markers (over 5 %)");
