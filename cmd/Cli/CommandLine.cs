@@ -47,7 +47,16 @@ public static class CommandLine
           -h, --help              Show this help
         """;
 
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error, Console.OpenStandardOutput());
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error, OpenDocumentStream());
+
+    /// <summary>
+    /// Standard output for documents, as a plain stream on fd 1. Not <c>Console.OpenStandardOutput()</c>: .NET's
+    /// console streams take one process-wide lock (on <c>Console.Out</c>) around every write to stdout and
+    /// stderr alike, so a reader that stops reading our stdout blocked every log line too, and with it the
+    /// SIGTERM handler that logs "received SIGTERM": the shipper could not be stopped.
+    /// </summary>
+    private static Stream OpenDocumentStream() =>
+        new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Stream documentStream)
     {

@@ -101,6 +101,52 @@ public class RunCommandTests
     }
 
     [KernelFact]
+    public async Task SigtermStopsTheShipperEvenWhenNobodyReadsItsStdout()
+    {
+        // .NET's console streams serialise stdout and stderr writes on one lock: documents blocked on a full
+        // stdout pipe used to block every log line, and the SIGTERM handler with them. The stop must still end
+        // within shipper.shutdown_timeout plus the output's 1 s grace.
+        using var config = new TempConfig("""
+            shipper.modules:
+              - module: system
+                datasets: [process]
+            output.console:
+              enabled: true
+            shipper.shutdown_timeout: 2s
+            """);
+        var start = new ProcessStartInfo(ShipperBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "run", "-e", "-c", config.Path, "--path.data", Path.Combine(config.Directory, "data"), "--disable-watchdog" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var shipper = Process.Start(start)!;
+        var stderr = shipper.StandardError.ReadToEndAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // Far more than a pipe holds (64 KiB): each document is about 1 KiB, and stdout is never read.
+        for (var i = 0; i < 300; i++)
+        {
+            using var child = Process.Start("/bin/true", "stdout-never-read-" + i)!;
+            child.WaitForExit();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var signalled = Stopwatch.StartNew();
+        TestEnvironment.Signal(shipper.Id, 15);
+        var exited = await Task.WhenAny(shipper.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(15)));
+        if (!shipper.HasExited)
+        {
+            shipper.Kill();
+        }
+
+        var log = await stderr;
+        Assert.True(shipper.HasExited && signalled.Elapsed < TimeSpan.FromSeconds(6), $"still running {signalled.Elapsed.TotalSeconds:0.0}s after SIGTERM\n{log}");
+        Assert.Contains("received SIGTERM, shutting down", log);
+        Assert.Contains("could not be delivered before shutdown", log);
+    }
+
+    [KernelFact]
     public async Task AutoFallsBackToProcfsWhenTheProcConnectorIsRefused()
     {
         // The kernel ignores proc connector subscriptions from outside the initial user namespace (a container):
