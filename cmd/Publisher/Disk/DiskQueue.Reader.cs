@@ -89,7 +89,7 @@ public sealed partial class DiskQueue
                     continue;
                 }
 
-                if (_writer.IsCompleted && current.Size == limit)
+                if (_writerFinished && current.Size == limit)
                 {
                     break; // closed: everything written has been read
                 }

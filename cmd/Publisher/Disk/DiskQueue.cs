@@ -40,6 +40,7 @@ public sealed partial class DiskQueue : IEventQueue
     private readonly Counter _writeErrors;
     private readonly Counter _fsyncs;
     private readonly Counter _oversized;
+    private readonly Counter _unencodable;
 
     private AckFrontier? _frontier;
     private QueueStateFile? _state;
@@ -82,6 +83,7 @@ public sealed partial class DiskQueue : IEventQueue
         _writeErrors = metrics.Counter("queue.disk.write_errors");
         _fsyncs = metrics.Counter("queue.disk.fsyncs");
         _oversized = metrics.Counter("queue.disk.oversized_events");
+        _unencodable = metrics.Counter("queue.disk.unencodable_events");
     }
 
     public event Action<int>? EventsDropped;
@@ -157,9 +159,19 @@ public sealed partial class DiskQueue : IEventQueue
         var done = 0;
         lock (_lock)
         {
-            var moved = false;
-            foreach (var evt in batch)
+            if (_state is null)
             {
+                // Not open, or disposed: an output worker the publisher left behind at shutdown may still report
+                // back. The position was saved at dispose; these events are simply sent again next start.
+                return;
+            }
+
+            // Indexed, not foreach: no enumerator to allocate and half the interface calls, per event, under the
+            // lock the reader loop takes for every record it reads.
+            var moved = false;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var evt = batch[i];
                 if (evt.Body is EncodedDocument document && (again is null || !again.Contains(evt)))
                 {
                     moved |= _frontier!.MarkDone(document.Sequence);

@@ -79,6 +79,27 @@ public static class QueueDirectory
         return ids;
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> 0600 from the first instant (created with the default mode and then
+    /// changed, it would be readable by others for a moment in a directory that lets them in) unless it exists.
+    /// </summary>
+    public static void CreatePrivateFile(string path, bool mustBeNew)
+    {
+        if (!mustBeNew && File.Exists(path))
+        {
+            return;
+        }
+
+        using var created = new FileStream(path, new FileStreamOptions
+        {
+            Mode = mustBeNew ? FileMode.CreateNew : FileMode.OpenOrCreate,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            BufferSize = 0,
+        });
+    }
+
     public static string SegmentPath(string directory, long id) =>
         System.IO.Path.Combine(directory, id.ToString(CultureInfo.InvariantCulture) + SegmentSuffix);
 

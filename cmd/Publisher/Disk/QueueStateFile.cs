@@ -34,7 +34,8 @@ public sealed class QueueStateFile : IDisposable
         {
             // FileShare.None takes an exclusive advisory lock (flock): two shippers writing one queue would
             // interleave their records and delete each other's segments. The lock dies with its process.
-            file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            QueueDirectory.CreatePrivateFile(path, mustBeNew: false);
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException e) when (File.Exists(path))
         {
@@ -42,6 +43,7 @@ public sealed class QueueStateFile : IDisposable
                 $"the disk queue at {directory} is in use by another shipper process ({e.Message}); give each shipper its own queue.disk.path");
         }
 
+        // One left by hand or by an older copy with a wider mode is tightened too.
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         saved = null;
         problem = null;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Shipper.Events;
@@ -19,38 +20,34 @@ public sealed class RecordCodec
 
     private readonly DocumentWriter _documents;
     private readonly Utf8JsonWriter _json;
-    private readonly ArrayBufferWriter<byte> _scratch = new(4096);
     private readonly List<(byte[] Utf8, string Text)> _strings = new();
 
     public RecordCodec(DocumentWriter documents)
     {
         _documents = documents;
-        _json = new Utf8JsonWriter(_scratch, new JsonWriterOptions
+        // The writer is pointed at the caller's buffer for every record; until then it has a throwaway one.
+        _json = new Utf8JsonWriter(new ArrayBufferWriter<byte>(1), new JsonWriterOptions
         {
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             SkipValidation = true,
         });
     }
 
-    /// <summary>Appends one framed record for <paramref name="evt"/> to <paramref name="buffer"/>; returns its size.</summary>
+    /// <summary>
+    /// Appends one framed record for <paramref name="evt"/> to <paramref name="buffer"/>; returns its size. The
+    /// document is encoded in place, so when encoding throws part of a record is already in the buffer: the
+    /// caller keeps only the bytes written before the call.
+    /// </summary>
     public int Append(ArrayBufferWriter<byte> buffer, Event evt)
     {
-        _scratch.ResetWrittenCount();
-        _json.Reset(_scratch);
-        _documents.Write(_json, evt);
-        _json.Flush();
-        var document = _scratch.WrittenSpan;
-
+        var start = buffer.WrittenCount;
         var id = evt.Id;
-        var payloadLength = 1 + 1 + 8
+        var fieldsLength = 1 + 1 + 8
             + 2 + Encoding.UTF8.GetByteCount(evt.Module)
             + 2 + Encoding.UTF8.GetByteCount(evt.Dataset)
             + 2 + Encoding.UTF8.GetByteCount(evt.Action)
-            + 2 + (id is null ? 0 : Encoding.UTF8.GetByteCount(id))
-            + document.Length;
-        var frameLength = payloadLength + RecordFrame.Overhead;
-        var frame = buffer.GetSpan(frameLength)[..frameLength];
-        var p = frame[RecordFrame.HeadSize..];
+            + 2 + (id is null ? 0 : Encoding.UTF8.GetByteCount(id));
+        var p = buffer.GetSpan(RecordFrame.HeadSize + fieldsLength)[RecordFrame.HeadSize..];
         p[0] = FormatVersion;
         p[1] = (byte)evt.Kind;
         var utc = evt.Timestamp.Kind == DateTimeKind.Local ? evt.Timestamp.ToUniversalTime() : evt.Timestamp;
@@ -62,16 +59,25 @@ public sealed class RecordCodec
         if (id is null)
         {
             BinaryPrimitives.WriteUInt16LittleEndian(p, NoId);
-            p = p[2..];
         }
         else
         {
-            p = WriteString(p, id);
+            WriteString(p, id);
         }
 
-        document.CopyTo(p);
-        RecordFrame.Seal(frame);
-        buffer.Advance(frameLength);
+        buffer.Advance(RecordFrame.HeadSize + fieldsLength);
+
+        // The document is encoded straight into the record (about 1.2 KB per process event), not into a scratch
+        // buffer and copied: the head's length and checksum are filled in once it is there.
+        _json.Reset(buffer);
+        _documents.Write(_json, evt);
+        _json.Flush();
+        buffer.GetSpan(RecordFrame.TailSize);
+        buffer.Advance(RecordFrame.TailSize);
+
+        // WrittenMemory is read-only only to callers that do not own the buffer; the bytes are this record's.
+        var frameLength = buffer.WrittenCount - start;
+        RecordFrame.Seal(MemoryMarshal.AsMemory(buffer.WrittenMemory).Span.Slice(start, frameLength));
         return frameLength;
     }
 

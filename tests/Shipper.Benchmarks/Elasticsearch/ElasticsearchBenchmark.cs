@@ -38,13 +38,8 @@ public static class ElasticsearchBenchmark
             }
         }
 
-        using var server = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, "elasticsearch-server")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        })!;
-        var portLine = await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the loopback server did not start");
-        var url = $"http://127.0.0.1:{portLine.Split(' ')[1]}";
+        var (server, url) = await StartServerAsync();
+        using var serverProcess = server;
 
         Console.WriteLine($"Elasticsearch output: {docs:N0} process documents per run into the loopback Elasticsearch (child process), {Environment.ProcessorCount} cores");
         var sample = Pool();
@@ -62,12 +57,30 @@ public static class ElasticsearchBenchmark
             await RunOneAsync(url, server, compression, worker, loops, docs, throughPipeline: true);
         }
 
+        await StopServerAsync(server);
+        return 0;
+    }
+
+    /// <summary>Starts the loopback Elasticsearch in a child process (its CPU is not this process's); returns it and its URL.</summary>
+    internal static async Task<(Process Server, string Url)> StartServerAsync()
+    {
+        var server = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, "elasticsearch-server")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        })!;
+        var portLine = await server.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the loopback server did not start");
+        return (server, $"http://127.0.0.1:{portLine.Split(' ')[1]}");
+    }
+
+    /// <summary>Prints the server's counts (every document sent must have arrived) and lets it exit.</summary>
+    internal static async Task StopServerAsync(Process server)
+    {
         await server.StandardInput.WriteLineAsync("stats");
         var stats = await server.StandardOutput.ReadLineAsync();
         Console.WriteLine($"server: {stats}");
         server.StandardInput.Close();
         await server.WaitForExitAsync();
-        return 0;
     }
 
     private static async Task RunOneAsync(string url, Process server, int compression, int worker, int loops, int docs, bool throughPipeline)
@@ -168,7 +181,7 @@ public static class ElasticsearchBenchmark
     }
 
     /// <summary>Distinct, realistic documents, reused round-robin (the output keeps nothing).</summary>
-    private static Event[] Pool()
+    internal static Event[] Pool()
     {
         var random = new Random(7);
         var categories = new[] { "process" };
@@ -191,7 +204,7 @@ public static class ElasticsearchBenchmark
         return pool;
     }
 
-    private static ConfigScalar Scalar(string key, string value) => new("output.elasticsearch." + key, SourceLocation.None, value, false);
+    internal static ConfigScalar Scalar(string key, string value) => new("output.elasticsearch." + key, SourceLocation.None, value, false);
 
     /// <summary>The child process: a loopback Elasticsearch that counts documents instead of keeping them.</summary>
     private static async Task<int> ServeAsync()

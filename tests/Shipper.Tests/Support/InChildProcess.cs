@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Shipper.Tests.Cmd.Events;
+using Shipper.Tests.Cmd.Publisher.Disk;
 
 namespace Shipper.Tests.Support;
 
@@ -7,7 +8,8 @@ namespace Shipper.Tests.Support;
 /// Runs one of the <see cref="Entries"/> in a fresh process (the test assembly started by the dotnet host,
 /// entering at <see cref="Main"/>) and returns what it wrote. For code whose outcome depends on process-wide
 /// state a test must not change under the tests running beside it, such as the local time zone (<c>TZ</c>),
-/// which <see cref="TimeZoneInfo.Local"/> reads once per process.
+/// which <see cref="TimeZoneInfo.Local"/> reads once per process; or for code a test must kill mid-way, as a
+/// crash would (<see cref="Start"/>).
 /// </summary>
 public static class InChildProcess
 {
@@ -15,9 +17,29 @@ public static class InChildProcess
     private static readonly Dictionary<string, Func<string[], string>> Entries = new(StringComparer.Ordinal)
     {
         [nameof(DocumentWriterTests.WriteLocalTime)] = DocumentWriterTests.WriteLocalTime,
+        [nameof(DiskQueueCrashTests.WriteUntilKilled)] = DiskQueueCrashTests.WriteUntilKilled,
     };
 
     public static string Run(string entry, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        using var process = Start(entry, environment, args);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill();
+            throw new TimeoutException($"{entry} did not finish in a child process");
+        }
+
+        Assert.True(process.ExitCode == 0, $"{entry} in a child process exited {process.ExitCode}: {stderr.Result}");
+        return stdout;
+    }
+
+    /// <summary>
+    /// Starts one of the <see cref="Entries"/> in a child process and returns at once, its output and error
+    /// redirected, for a test that watches it as it runs and ends it itself (e.g. with SIGKILL).
+    /// </summary>
+    public static Process Start(string entry, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         Assert.True(Entries.ContainsKey(entry), $"{entry} is not one of InChildProcess.Entries");
         var info = new ProcessStartInfo(DotnetHost())
@@ -38,17 +60,7 @@ public static class InChildProcess
             info.Environment[name] = value;
         }
 
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the dotnet host");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill();
-            throw new TimeoutException($"{entry} did not finish in a child process");
-        }
-
-        Assert.True(process.ExitCode == 0, $"{entry} in a child process exited {process.ExitCode}: {stderr.Result}");
-        return stdout;
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start the dotnet host");
     }
 
     /// <summary>The child's entry point: <c>Shipper.Tests.dll ENTRY ARGS...</c> writes what the entry returns.</summary>
