@@ -9,11 +9,12 @@
 # first minute after a one-minute warm-up by more than 20 MiB, when the watchdog restarted the worker, or when
 # a marker is missing.
 #
-# Measured (2 vCPUs, Release, OUTAGE=600, default watchdog): worker RSS 63 MiB at 1 s, 115 MiB at 2 min,
-# 130 MiB at 10 min (max 115.0 MiB in the minute after a one-minute warm-up, 130.2 MiB in the last minute)
-# while the queue grew to 370 MiB (122,832 documents, 93 segments of 4 MiB); no watchdog restart; once up, the
-# server had all 60,000 markers in 20.8 s (239 bulk requests), one of them in two documents (that run did not
-# yet tell the dataset's split reports from resent copies), pipeline.events.undelivered 0, SIGTERM to exit 0.18 s.
+# Measured (2 vCPUs, Release, OUTAGE=600, default watchdog, at 161e48d): worker RSS 61 MiB at 1 s, 110 MiB at
+# 1 min, 116 MiB at 2 min, 125 MiB at most (max 114.9 MiB in the minute after a one-minute warm-up, 125.3 MiB in
+# the last minute) while the queue grew to 358 MiB (120,037 documents, 90 segments of 4 MiB); no watchdog
+# restart; once up, the server had all 60,000 markers in 9.1 s (233 bulk requests), no duplicate, no process
+# reported twice, pipeline.events.undelivered 0, SIGTERM to exit 0.13 s. An earlier run (before d5859d8) gave
+# 130 MiB at most and 20.8 s.
 #
 # Usage: sudo tests/bench/disk-queue-outage.sh          (OUTAGE=600, Release build)
 #        OUTAGE=120 CONFIGURATION=Debug tests/bench/disk-queue-outage.sh
