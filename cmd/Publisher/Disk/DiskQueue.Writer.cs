@@ -247,7 +247,7 @@ public sealed partial class DiskQueue
                 OpenWriterSegment(next);
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Module.Config.ConfigException)
             {
                 _writeErrors.Increment();
                 _log.Error($"cannot start disk queue segment {QueueDirectory.SegmentPath(_settings.Path, next)}: {e.Message}; retrying in {delay.TotalSeconds:0.###}s");
@@ -261,6 +261,14 @@ public sealed partial class DiskQueue
     private void OpenWriterSegment(long id)
     {
         var path = QueueDirectory.SegmentPath(_settings.Path, id);
+        if (_opened && !Directory.Exists(_settings.Path))
+        {
+            // Someone removed the directory under a running queue: what it held is gone, but new events must not
+            // wait forever for a directory nobody will bring back. Recreated with the same checks as at start.
+            _log.Error($"the disk queue directory {_settings.Path} was removed while the shipper ran; the events in it are lost; recreating it");
+            QueueDirectory.Prepare(_settings.Path);
+        }
+
         QueueDirectory.CreatePrivateFile(path, mustBeNew: true);
         var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try

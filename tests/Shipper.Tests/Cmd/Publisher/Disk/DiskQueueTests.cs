@@ -495,6 +495,23 @@ public sealed class DiskQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task ADirectoryRemovedUnderTheRunningQueueIsRecreatedAndNewEventsGetThrough()
+    {
+        await using var queue = new QueueUnderTest(QueueUnderTest.Settings(_path, segmentSize: 4096));
+        await queue.AddAsync(Enumerable.Range(0, 5));
+        await queue.ReadAsync(5);
+        Directory.Delete(_path, recursive: true);
+
+        // Enough to fill the segment being written (unlinked now) and roll to a new one.
+        await queue.AddAsync(Enumerable.Range(5, 20));
+        var back = await queue.ReadAsync(20);
+        Assert.Equal(24, QueueUnderTest.NumberOf(back[^1]));
+        Assert.True(Directory.Exists(_path));
+        Assert.NotEmpty(SegmentFiles());
+        Assert.Contains(queue.Log.Lines, l => l.Contains("was removed while the shipper ran") && l.Contains("recreating it"));
+    }
+
+    [Fact]
     public async Task ASecondQueueOnTheSameDirectoryIsRefusedUntilTheFirstIsGone()
     {
         var settings = QueueUnderTest.Settings(_path);
