@@ -229,10 +229,13 @@ public sealed partial class DiskQueue
                 _writeErrors.Increment();
                 _log.Error($"cannot write to disk queue segment {_writerSegment!.Path} at offset {_writerSegment.Size}: {e.Message}; retrying in {delay.TotalSeconds:0.###}s");
                 await Task.Delay(delay, _time, abort).ConfigureAwait(false);
-                delay = delay * 2 > _settings.MaxRetryInterval ? _settings.MaxRetryInterval : delay * 2;
+                delay = NextRetryDelay(delay);
             }
         }
     }
+
+    /// <summary>retry_interval doubling up to max_retry_interval, as libbeat's disk queue backs off.</summary>
+    private TimeSpan NextRetryDelay(TimeSpan delay) => delay * 2 > _settings.MaxRetryInterval ? _settings.MaxRetryInterval : delay * 2;
 
     private async Task RollSegmentAsync(CancellationToken abort)
     {
@@ -252,7 +255,7 @@ public sealed partial class DiskQueue
                 _writeErrors.Increment();
                 _log.Error($"cannot start disk queue segment {QueueDirectory.SegmentPath(_settings.Path, next)}: {e.Message}; retrying in {delay.TotalSeconds:0.###}s");
                 await Task.Delay(delay, _time, abort).ConfigureAwait(false);
-                delay = delay * 2 > _settings.MaxRetryInterval ? _settings.MaxRetryInterval : delay * 2;
+                delay = NextRetryDelay(delay);
             }
         }
     }

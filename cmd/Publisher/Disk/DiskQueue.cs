@@ -123,8 +123,7 @@ public sealed partial class DiskQueue : IEventQueue
         var ids = QueueDirectory.ListSegments(_settings.Path);
         var start = Recover(ids, saved);
         _frontier = new AckFrontier(start);
-        var newId = Math.Max(ids.Count > 0 ? ids[^1] : 0, saved?.Segment ?? 0) + 1;
-        OpenWriterSegment(newId);
+        OpenWriterSegment(NextSegmentId(ids, saved));
         _state.Write(start);
         _writer = Task.Run(RunWriterAsync);
         _reader = Task.Run(() => RunReaderAsync(start, _readerStop.Token));
@@ -305,7 +304,7 @@ public sealed partial class DiskQueue : IEventQueue
 
         if (_segments.Count == 0)
         {
-            start = new QueuePosition(Math.Max(ids.Count > 0 ? ids[^1] : 0, saved?.Segment ?? 0) + 1, SegmentHeader.Size);
+            start = new QueuePosition(NextSegmentId(ids, saved), SegmentHeader.Size);
         }
         else if (start.Segment == _segments[0].Id && start.Offset < SegmentHeader.Size)
         {
@@ -316,6 +315,9 @@ public sealed partial class DiskQueue : IEventQueue
         _recoveredCounter.Add(Recovered);
         return start;
     }
+
+    /// <summary>The id the writer's first segment gets: past every file and past the saved position (its segment may be gone).</summary>
+    private static long NextSegmentId(List<long> ids, QueuePosition? saved) => Math.Max(ids.Count > 0 ? ids[^1] : 0, saved?.Segment ?? 0) + 1;
 
     private long CountRecords(string path, long from)
     {
