@@ -116,7 +116,7 @@ public sealed class DocumentWriter
     {
         if (evt.Body is EncodedDocument encoded)
         {
-            WriteEncoded(writer, encoded.Json);
+            WriteEncoded(writer, encoded.Json.Span);
             return;
         }
 
@@ -171,7 +171,7 @@ public sealed class DocumentWriter
     /// A stored document is copied as it is when the writer encodes as it was stored (compact, relaxed
     /// escaping); an indented writer or one escaping HTML gets it re-encoded its own way.
     /// </summary>
-    private static void WriteEncoded(Utf8JsonWriter writer, byte[] json)
+    private static void WriteEncoded(Utf8JsonWriter writer, ReadOnlySpan<byte> json)
     {
         if (!writer.Options.Indented && ReferenceEquals(writer.Options.Encoder, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
         {
@@ -179,7 +179,8 @@ public sealed class DocumentWriter
             return;
         }
 
-        using var document = JsonDocument.Parse(json);
+        var reader = new Utf8JsonReader(json);
+        using var document = JsonDocument.ParseValue(ref reader);
         document.WriteTo(writer);
     }
 

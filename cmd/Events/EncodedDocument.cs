@@ -10,14 +10,14 @@ namespace Shipper.Events;
 /// </summary>
 public sealed class EncodedDocument : IEventBody
 {
-    public EncodedDocument(byte[] json, long sequence)
+    public EncodedDocument(ReadOnlyMemory<byte> json, long sequence)
     {
         Json = json;
         Sequence = sequence;
     }
 
     /// <summary>One compact JSON object, written with relaxed escaping.</summary>
-    public byte[] Json { get; }
+    public ReadOnlyMemory<byte> Json { get; }
 
     public long Sequence { get; }
 

@@ -21,6 +21,12 @@ public interface IEventQueue : IAsyncDisposable
 
     ChannelReader<Event> Reader { get; }
 
+    /// <summary>
+    /// True while more events are on their way into <see cref="Reader"/> at once: the disk queue's reader has a
+    /// backlog on disk to read. A worker filling a batch waits for them rather than sending a short batch.
+    /// </summary>
+    bool IsRefilling { get; }
+
     /// <summary>Adds an event if there is room at once.</summary>
     bool TryAdd(Event evt);
 

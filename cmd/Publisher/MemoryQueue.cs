@@ -31,6 +31,9 @@ public sealed class MemoryQueue : IEventQueue
 
     public ChannelReader<Event> Reader => _channel.Reader;
 
+    /// <summary>Always false: what the producers have added is all in <see cref="Reader"/> already.</summary>
+    public bool IsRefilling => false;
+
     /// <summary>Never raised: the memory queue drops nothing (a full queue makes producers wait).</summary>
     public event Action<int>? EventsDropped
     {

@@ -287,7 +287,9 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
                 continue;
             }
 
-            if (batch.Count >= _settings.FlushMinEvents || reader.Completion.IsCompleted)
+            // A queue still refilling (the disk queue reading its backlog) gets to complete the batch: a full
+            // batch costs the output far less per event than a few short ones.
+            if ((batch.Count >= _settings.FlushMinEvents && !_queue.IsRefilling) || reader.Completion.IsCompleted)
             {
                 break;
             }

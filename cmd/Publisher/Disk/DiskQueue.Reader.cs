@@ -94,14 +94,18 @@ public sealed partial class DiskQueue
                     break; // closed: everything written has been read
                 }
 
+                // Caught up with the writer (or waiting to retry a segment): nothing more is coming at once.
+                Volatile.Write(ref _readerIdle, true);
                 if (reader is null)
                 {
                     await Task.Delay(_settings.RetryInterval, _time, stop).ConfigureAwait(false);
                     reader = OpenReader(current, SegmentHeader.Size);
+                    Volatile.Write(ref _readerIdle, false);
                     continue;
                 }
 
                 await _readerWake.Reader.ReadAsync(stop).ConfigureAwait(false);
+                Volatile.Write(ref _readerIdle, false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -110,6 +114,7 @@ public sealed partial class DiskQueue
         }
         finally
         {
+            Volatile.Write(ref _readerIdle, true);
             reader?.Dispose();
             _readAhead.Writer.TryComplete();
         }

@@ -51,6 +51,7 @@ public sealed partial class DiskQueue : IEventQueue
     private long _accepted;
     private long _written;
     private bool _opened;
+    private bool _readerIdle;
     private bool _disposed;
 
     public DiskQueue(DiskQueueSettings settings, DocumentWriter documents, MetricsRegistry metrics, Logger log, TimeProvider time)
@@ -97,6 +98,8 @@ public sealed partial class DiskQueue : IEventQueue
     public bool KeepsEventsAcrossRestarts => true;
 
     public ChannelReader<Event> Reader => _readAhead.Reader;
+
+    public bool IsRefilling => !Volatile.Read(ref _readerIdle);
 
     public DiskQueueSettings Settings => _settings;
 

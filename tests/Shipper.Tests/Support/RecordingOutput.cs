@@ -11,8 +11,15 @@ namespace Shipper.Tests.Support;
 public sealed class RecordingOutput : IOutput
 {
     private readonly object _gate = new();
+    private readonly Func<Event, int> _numberOf;
     private TaskCompletionSource _open = CreateOpen();
     private int _retriesLeft;
+
+    /// <param name="numberOf">How to tell the events apart; by default the number of a <see cref="TestEvents"/> event.</param>
+    public RecordingOutput(Func<Event, int>? numberOf = null)
+    {
+        _numberOf = numberOf ?? TestEvents.SequenceOf;
+    }
 
     public List<int> BatchSizes { get; } = new();
 
@@ -66,7 +73,7 @@ public sealed class RecordingOutput : IOutput
 
             foreach (var evt in batch)
             {
-                Delivered.Add(TestEvents.SequenceOf(evt));
+                Delivered.Add(_numberOf(evt));
             }
         }
 

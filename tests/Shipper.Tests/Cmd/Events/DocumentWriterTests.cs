@@ -43,6 +43,62 @@ public class DocumentWriterTests
         return $"{TimeZoneInfo.Local.Id} {Write(local)}";
     }
 
+    /// <summary>
+    /// A document read back from the disk queue sits among others in a shared buffer: only its own bytes are
+    /// written, as they are for a compact writer and re-encoded for an indented one (console <c>pretty</c>).
+    /// </summary>
+    [Fact]
+    public void AStoredDocumentIsWrittenFromItsOwnSliceOfASharedBuffer()
+    {
+        const string stored = "{\"@timestamp\":\"2024-05-01T10:00:00.123Z\",\"process\":{\"name\":\"a<b>\u00e9\"}}";
+        var shared = Encoding.UTF8.GetBytes("{\"x\":1}" + stored + "{\"y\":2}");
+        var document = new ReadOnlyMemory<byte>(shared, 7, Encoding.UTF8.GetByteCount(stored));
+        var evt = new Shipper.Module.Registry.Event
+        {
+            Timestamp = DateTime.UnixEpoch,
+            Kind = Shipper.Module.Registry.EventKind.Event,
+            Module = "system",
+            Dataset = "process",
+            Action = "process_started",
+            Categories = Array.Empty<string>(),
+            Types = Array.Empty<string>(),
+            Body = new EncodedDocument(document, 0),
+        };
+
+        Assert.Equal(stored, WriteDocument(evt, indented: false));
+        var indented = WriteDocument(evt, indented: true);
+        Assert.Contains("\n", indented);
+        Assert.Equal(stored, Compact(indented));
+    }
+
+    private static string WriteDocument(Shipper.Module.Registry.Event evt, bool indented)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions
+        {
+            Indented = indented,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }))
+        {
+            Shipper.Tests.Cmd.Outputs.Elasticsearch.TestDocuments.Writer.Write(writer, evt);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The same JSON written compact with relaxed escaping, to compare an indented document with the stored one.</summary>
+    private static string Compact(string json)
+    {
+        using var parsed = JsonDocument.Parse(json);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            parsed.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static string Write(DateTime time)
     {
         var buffer = new ArrayBufferWriter<byte>();

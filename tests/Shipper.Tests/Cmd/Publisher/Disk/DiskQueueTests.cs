@@ -1,6 +1,10 @@
 using System.Buffers;
+using Shipper.Config;
 using Shipper.Module.Config;
+using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
+using Shipper.Publisher;
 using Shipper.Publisher.Disk;
 using Shipper.Tests.Cmd.Outputs.Elasticsearch;
 using Shipper.Tests.Cmd.Watchdog;
@@ -610,6 +614,28 @@ public sealed class DiskQueueTests : IDisposable
             await queue.AddAsync(Enumerable.Range(0, i % 4));
             Assert.Equal(i % 4, (await queue.DrainAsync()).Count);
         });
+    }
+
+    /// <summary>
+    /// A backlog (after an outage, or a restart) goes out in batches of the output's size, not of read_ahead:
+    /// the workers wait for a reader that is still reading rather than sending every 64 events.
+    /// </summary>
+    [Fact]
+    public async Task ABacklogOnDiskGoesOutInFullBatchesAndTheLastOneWithoutWaiting()
+    {
+        await using var queue = new QueueUnderTest(QueueUnderTest.Settings(_path, segmentSize: 64 * 1024, readAhead: 64));
+        await queue.AddAsync(Enumerable.Range(0, 1000));
+        await Eventually.True(() => queue.Queue.Count == 1000, QueueUnderTest.Patience);
+
+        var output = new RecordingOutput(QueueUnderTest.NumberOf);
+        var settings = QueueSettings.ForDiskQueue(queue.Queue.Settings);
+        var pipeline = new Pipeline(queue.Queue, settings, output, 400, 1, new MetricsRegistry(), Logger.Null, TimeProvider.System);
+        pipeline.Start();
+        await Eventually.True(() => output.BatchSizes.Sum() == 1000, QueueUnderTest.Patience);
+
+        Assert.Equal(new[] { 400, 400, 200 }, output.BatchSizes);
+        Assert.Equal(Enumerable.Range(0, 1000), output.Delivered);
+        await pipeline.DrainAsync(QueueUnderTest.Patience);
     }
 
     private void ExpectRefused(string problem)

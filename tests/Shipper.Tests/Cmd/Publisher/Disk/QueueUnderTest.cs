@@ -40,7 +40,7 @@ public sealed class QueueUnderTest : IAsyncDisposable
 
     /// <summary>The document as the output would write it: for an event read back, the stored JSON.</summary>
     public static string DocumentOf(Event evt) => evt.Body is EncodedDocument encoded
-        ? System.Text.Encoding.UTF8.GetString(encoded.Json)
+        ? System.Text.Encoding.UTF8.GetString(encoded.Json.Span)
         : TestDocuments.Expected(evt);
 
     public long Metric(string name) => Metrics.Snapshot().Single(m => m.Name == name).Number;
