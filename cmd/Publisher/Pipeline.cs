@@ -12,9 +12,10 @@ namespace Shipper.Publisher;
 /// The publisher: the queue between the datasets and the output (<see cref="MemoryQueue"/> or
 /// <see cref="Disk.DiskQueue"/>), batching, and acknowledgement accounting. An event counts as published only
 /// when the output confirms it. A full queue makes producers wait (back-pressure, counted in
-/// <c>pipeline.queue.blocked</c>); nothing is dropped silently. Batches go out when full (the output's batch size), when <c>flush.min_events</c> have gathered,
-/// when the queue has stayed empty for <see cref="IdleGap"/> (an idle queue flushes at once), or at the
-/// latest after <c>flush.timeout</c>.
+/// <c>pipeline.queue.blocked</c>); nothing is dropped silently. Batches go out when full (the output's batch
+/// size), when <c>flush.min_events</c> have gathered and the queue is not refilling
+/// (<see cref="IEventQueue.IsRefilling"/>), when the queue has stayed empty for <see cref="IdleGap"/> (an idle
+/// queue flushes at once), or at the latest after <c>flush.timeout</c>.
 /// </summary>
 public sealed class Pipeline : IEventReporter, IPublisherProgress
 {
