@@ -17,9 +17,10 @@ public static class ConfigLoader
             StrictPermissions.Check(path);
         }
 
-        var loader = new YamlConfigLoader(environment);
+        var loader = new YamlConfigLoader();
         var root = loader.LoadFile(path);
         ConfigOverrides.Apply(root, overrides, loader);
+        ConfigVariables.Expand(root, cliPaths, environment);
         return ShipperSettings.Parse(root, cliPaths, path);
     }
 

@@ -17,7 +17,13 @@ public static class ConfigOverrides
 
             var key = item[..eq].Trim();
             var source = "-E " + key;
-            var value = loader.LoadValue(item[(eq + 1)..], key, source);
+            var depth = key.Split('.').Length;
+            if (depth > ConfigLimits.MaxDepth)
+            {
+                throw YamlConfigLoader.TooDeep(key, new SourceLocation(source, 0, 0));
+            }
+
+            var value = loader.LoadValue(item[(eq + 1)..], key, source, depth);
             Set(root, key, value, source);
         }
     }
@@ -55,7 +61,7 @@ public static class ConfigOverrides
         switch (current)
         {
             case ConfigMap map:
-                YamlConfigLoader.Merge(map, last, value);
+                YamlConfigLoader.Override(map, last, value);
                 break;
             case ConfigList list when int.TryParse(last, out var index) && index >= 0 && index < list.Items.Count:
                 list.Items[index] = value;

@@ -221,7 +221,7 @@ public sealed class ShipperSettings
 
     private static PathSettings ParsePaths(ConfigSection path, PathSettings cli)
     {
-        var home = cli.Home.Length > 0 ? cli.Home : path.String("home", AppContext.BaseDirectory.TrimEnd('/'));
+        var home = cli.Home.Length > 0 ? cli.Home : path.String("home", ConfigVariables.DefaultHome);
         var config = cli.Config.Length > 0 ? cli.Config : path.String("config", home);
         var data = cli.Data.Length > 0 ? cli.Data : path.String("data", System.IO.Path.Combine(home, "data"));
         var logs = cli.Logs.Length > 0 ? cli.Logs : path.String("logs", System.IO.Path.Combine(home, "logs"));

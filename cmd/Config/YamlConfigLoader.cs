@@ -1,4 +1,3 @@
-using System.Text;
 using Shipper.Module.Config;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -8,47 +7,26 @@ namespace Shipper.Config;
 /// <summary>
 /// Turns YAML text into a <see cref="ConfigMap"/> tree using YamlDotNet's event parser (no reflection, so it
 /// is NativeAOT-safe). Dotted keys become nested maps and merge with maps written out in full, so
-/// <c>queue.mem.events: 10</c> and <c>queue: {mem: {events: 10}}</c> mean the same thing. <c>${VAR}</c> and
-/// <c>${VAR:default}</c> in scalars are expanded from the environment.
+/// <c>queue.mem.events: 10</c> and <c>queue: {mem: {events: 10}}</c> mean the same thing; one setting written
+/// twice (a repeated key, or a dotted and a nested writing of the same leaf) is an error naming both places.
+/// Scalars are kept as written: <see cref="ConfigVariables"/> expands <c>${...}</c> once the overrides are in.
+/// Depth, value count and alias expansion are bounded by <see cref="ConfigLimits"/> while the tree is built.
 /// </summary>
 public sealed class YamlConfigLoader
 {
-    private readonly Func<string, string?> _environment;
     private readonly Dictionary<string, ConfigNode> _anchors = new(StringComparer.Ordinal);
+
+    // Where each node's key was written, for the two positions of a setting written twice.
+    private readonly Dictionary<ConfigNode, SourceLocation> _keyLocations = new(ReferenceEqualityComparer.Instance);
     private string _source = "";
+    private int _values;
+    private int _aliasValues;
 
-    public YamlConfigLoader(Func<string, string?>? environment = null)
-    {
-        _environment = environment ?? Environment.GetEnvironmentVariable;
-    }
-
-    public ConfigMap LoadFile(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path, Encoding.UTF8);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new ConfigException("", new SourceLocation(path, 0, 0), $"config file {path} not found");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new ConfigException("", new SourceLocation(path, 0, 0), $"config file {path} not found");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException("", new SourceLocation(path, 0, 0), $"cannot read config file {path}: {e.Message}");
-        }
-
-        return LoadText(text, path);
-    }
+    public ConfigMap LoadFile(string path) => LoadText(ConfigFile.ReadText(path), path);
 
     public ConfigMap LoadText(string yaml, string source)
     {
-        _source = source;
-        _anchors.Clear();
+        Reset(source);
         var root = new ConfigMap("", new SourceLocation(source, 1, 1));
         var parser = new Parser(new StringReader(yaml));
         try
@@ -65,7 +43,7 @@ public sealed class YamlConfigLoader
                 return root;
             }
 
-            var node = ReadNode(parser, "");
+            var node = ReadNode(parser, "", 0);
             if (node is ConfigScalar { IsNull: true })
             {
                 return root;
@@ -89,13 +67,20 @@ public sealed class YamlConfigLoader
             var problem = e.InnerException is YamlException inner ? inner.Message : e.Message;
             throw new ConfigException("", Location(e.Start), "invalid YAML: " + StripPosition(problem));
         }
+        finally
+        {
+            _anchors.Clear();
+            _keyLocations.Clear();
+        }
     }
 
-    /// <summary>Parses the value of a <c>-E key=value</c> override as a YAML scalar, list or map.</summary>
-    public ConfigNode LoadValue(string yaml, string path, string source)
+    /// <summary>
+    /// Parses the value of a <c>-E key=value</c> override as a YAML scalar, list or map placed
+    /// <paramref name="depth"/> levels below the top (the key's parts).
+    /// </summary>
+    public ConfigNode LoadValue(string yaml, string path, string source, int depth)
     {
-        _source = source;
-        _anchors.Clear();
+        Reset(source);
         if (yaml.Length == 0)
         {
             return new ConfigScalar(path, new SourceLocation(source, 0, 0), "", isQuoted: true);
@@ -106,7 +91,7 @@ public sealed class YamlConfigLoader
             var parser = new Parser(new StringReader(yaml));
             parser.Consume<StreamStart>();
             parser.Consume<DocumentStart>();
-            var node = ReadNode(parser, path);
+            var node = ReadNode(parser, path, depth);
             Relocate(node, new SourceLocation(source, 0, 0));
             return node;
         }
@@ -115,13 +100,42 @@ public sealed class YamlConfigLoader
             // Like beats, a value that is not valid YAML on its own (say "a: b: c") is taken as a string.
             return new ConfigScalar(path, new SourceLocation(source, 0, 0), yaml, isQuoted: true);
         }
+        finally
+        {
+            _anchors.Clear();
+            _keyLocations.Clear();
+        }
     }
 
-    private ConfigNode ReadNode(IParser parser, string path)
+    /// <summary>The error for a value nested deeper than <see cref="ConfigLimits.MaxDepth"/>.</summary>
+    public static ConfigException TooDeep(string path, SourceLocation location) =>
+        new(Shorten(path), location, $"nested more than {ConfigLimits.MaxDepth} levels deep, the limit for a config");
+
+    private void Reset(string source)
     {
+        _source = source;
+        _anchors.Clear();
+        _keyLocations.Clear();
+        _values = 0;
+        _aliasValues = 0;
+    }
+
+    private ConfigNode ReadNode(IParser parser, string path, int depth)
+    {
+        var current = parser.Current;
+        if (depth > ConfigLimits.MaxDepth)
+        {
+            throw TooDeep(path, Location(current?.Start ?? Mark.Empty));
+        }
+
+        if (current is not AnchorAlias)
+        {
+            Count(current);
+        }
+
         if (parser.TryConsume<Scalar>(out var scalar))
         {
-            var node = new ConfigScalar(path, Location(scalar.Start), Expand(scalar, path), scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded);
+            var node = new ConfigScalar(path, Location(scalar.Start), scalar.Value, scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded);
             Remember(scalar.Anchor, node);
             return node;
         }
@@ -133,7 +147,7 @@ public sealed class YamlConfigLoader
             var index = 0;
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                list.Items.Add(ReadNode(parser, path.Length == 0 ? index.ToString() : $"{path}.{index}"));
+                list.Items.Add(ReadNode(parser, path.Length == 0 ? index.ToString() : $"{path}.{index}", depth + 1));
                 index++;
             }
 
@@ -144,62 +158,7 @@ public sealed class YamlConfigLoader
         {
             var map = new ConfigMap(path, Location(mappingStart.Start));
             Remember(mappingStart.Anchor, map);
-            while (!parser.TryConsume<MappingEnd>(out _))
-            {
-                var keyEvent = parser.Current;
-                if (!parser.TryConsume<Scalar>(out var key))
-                {
-                    throw new ConfigException(path, Location(keyEvent?.Start ?? Mark.Empty), "keys must be plain strings");
-                }
-
-                if (key.Value == "<<")
-                {
-                    // YAML merge key: copy the aliased map's entries without overriding what is written here.
-                    var merged = ReadNode(parser, path);
-                    if (merged is not ConfigMap source)
-                    {
-                        throw merged.Error("a '<<' merge key needs a map");
-                    }
-
-                    foreach (var (k, v) in source.Entries)
-                    {
-                        if (map.Get(k) is null)
-                        {
-                            map.Set(k, Clone(v, ConfigNode.Join(path, k)));
-                        }
-                    }
-
-                    continue;
-                }
-
-                if (key.Value.Length == 0 || key.Value.StartsWith('.') || key.Value.EndsWith('.') || key.Value.Contains(".."))
-                {
-                    throw new ConfigException(ConfigNode.Join(path, key.Value), Location(key.Start), $"'{key.Value}' is not a valid setting name");
-                }
-
-                var parts = key.Value.Split('.');
-                var target = map;
-                var targetPath = path;
-                for (var i = 0; i < parts.Length - 1; i++)
-                {
-                    targetPath = ConfigNode.Join(targetPath, parts[i]);
-                    if (target.Get(parts[i]) is ConfigMap existing)
-                    {
-                        target = existing;
-                    }
-                    else
-                    {
-                        var created = new ConfigMap(targetPath, Location(key.Start));
-                        target.Set(parts[i], created);
-                        target = created;
-                    }
-                }
-
-                var valuePath = ConfigNode.Join(targetPath, parts[^1]);
-                var value = ReadNode(parser, valuePath);
-                Merge(target, parts[^1], value);
-            }
-
+            ReadEntries(parser, map, path, depth);
             return map;
         }
 
@@ -210,21 +169,139 @@ public sealed class YamlConfigLoader
                 throw new ConfigException(path, Location(alias.Start), $"unknown YAML alias '*{alias.Value.Value}'");
             }
 
-            return Clone(anchored, path);
+            return Clone(anchored, path, depth, Location(alias.Start));
         }
 
-        var unexpected = parser.Current;
-        throw new ConfigException(path, Location(unexpected?.Start ?? Mark.Empty), $"unexpected YAML element {unexpected?.GetType().Name}");
+        throw new ConfigException(path, Location(current?.Start ?? Mark.Empty), $"unexpected YAML element {current?.GetType().Name}");
     }
 
-    /// <summary>Two writings of one map (dotted and nested) merge; for anything else the later one wins.</summary>
-    public static void Merge(ConfigMap target, string key, ConfigNode value)
+    private void ReadEntries(IParser parser, ConfigMap map, string path, int depth)
+    {
+        // The keys as written in this mapping: YAML forbids writing one twice.
+        var written = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
+        List<ConfigMap>? merges = null;
+        while (!parser.TryConsume<MappingEnd>(out _))
+        {
+            var keyEvent = parser.Current;
+            if (!parser.TryConsume<Scalar>(out var key))
+            {
+                throw new ConfigException(path, Location(keyEvent?.Start ?? Mark.Empty), "keys must be plain strings");
+            }
+
+            var keyAt = Location(key.Start);
+            if (!written.TryAdd(key.Value, keyAt))
+            {
+                throw new ConfigException(ConfigNode.Join(path, key.Value), keyAt, $"duplicate key '{key.Value}': written at {written[key.Value]} and again at {keyAt}");
+            }
+
+            if (key.Value == "<<")
+            {
+                // YAML merge key: the aliased map's entries fill in what this map does not write itself,
+                // wherever in the map the '<<' is, so they are applied once the map is complete.
+                var merged = ReadNode(parser, path, depth);
+                if (merged is not ConfigMap source)
+                {
+                    throw merged.Error("a '<<' merge key needs a map");
+                }
+
+                (merges ??= new()).Add(source);
+                continue;
+            }
+
+            if (key.Value.Length == 0 || key.Value.StartsWith('.') || key.Value.EndsWith('.') || key.Value.Contains(".."))
+            {
+                throw new ConfigException(ConfigNode.Join(path, key.Value), keyAt, $"'{key.Value}' is not a valid setting name");
+            }
+
+            var parts = key.Value.Split('.');
+            if (depth + parts.Length > ConfigLimits.MaxDepth)
+            {
+                throw TooDeep(ConfigNode.Join(path, key.Value), keyAt);
+            }
+
+            var target = map;
+            var targetPath = path;
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                targetPath = ConfigNode.Join(targetPath, parts[i]);
+                var existing = target.Get(parts[i]);
+                if (existing is ConfigMap existingMap)
+                {
+                    target = existingMap;
+                }
+                else if (existing is not null)
+                {
+                    throw WrittenTwice(targetPath, existing, keyAt);
+                }
+                else
+                {
+                    Count(key);
+                    var created = new ConfigMap(targetPath, keyAt);
+                    _keyLocations[created] = keyAt;
+                    target.Set(parts[i], created);
+                    target = created;
+                }
+            }
+
+            var value = ReadNode(parser, ConfigNode.Join(targetPath, parts[^1]), depth + parts.Length);
+            Place(target, parts[^1], value, keyAt);
+        }
+
+        if (merges is not null)
+        {
+            foreach (var source in merges)
+            {
+                foreach (var (k, v) in source.Entries)
+                {
+                    if (map.Get(k) is null)
+                    {
+                        map.Set(k, v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts a value under its key. Two writings of one map (dotted and nested) merge; a leaf, or a map and a
+    /// leaf, written twice is an error naming both places.
+    /// </summary>
+    private void Place(ConfigMap target, string key, ConfigNode value, SourceLocation keyAt)
+    {
+        var existing = target.Get(key);
+        if (existing is null)
+        {
+            target.Set(key, value);
+            _keyLocations[value] = keyAt;
+            return;
+        }
+
+        if (existing is ConfigMap existingMap && value is ConfigMap incoming)
+        {
+            foreach (var (k, v) in incoming.Entries)
+            {
+                Place(existingMap, k, v, KeyLocation(v));
+            }
+
+            return;
+        }
+
+        throw WrittenTwice(value.Path, existing, keyAt);
+    }
+
+    private ConfigException WrittenTwice(string path, ConfigNode existing, SourceLocation again) =>
+        new(path, again, $"'{path}' is set twice: at {KeyLocation(existing)} and again at {again}");
+
+    private SourceLocation KeyLocation(ConfigNode node) => _keyLocations.TryGetValue(node, out var at) ? at : node.Location;
+
+    /// <summary>An override (<c>-E</c>) wins over the file: maps merge, anything else is replaced.</summary>
+    public static void Override(ConfigMap target, string key, ConfigNode value)
     {
         if (target.Get(key) is ConfigMap existing && value is ConfigMap incoming)
         {
             foreach (var (k, v) in incoming.Entries)
             {
-                Merge(existing, k, v);
+                Override(existing, k, v);
             }
 
             return;
@@ -233,59 +310,12 @@ public sealed class YamlConfigLoader
         target.Set(key, value);
     }
 
-    private string Expand(Scalar scalar, string path)
+    private void Count(ParsingEvent? at)
     {
-        var text = scalar.Value;
-        if (!text.Contains("${", StringComparison.Ordinal))
+        if (++_values > ConfigLimits.MaxValues)
         {
-            return text;
+            throw new ConfigException("", Location(at?.Start ?? Mark.Empty), $"the config holds more than {ConfigLimits.MaxValues} values, the limit for a config");
         }
-
-        var result = new StringBuilder(text.Length);
-        var i = 0;
-        while (i < text.Length)
-        {
-            var start = text.IndexOf("${", i, StringComparison.Ordinal);
-            if (start < 0)
-            {
-                result.Append(text, i, text.Length - i);
-                break;
-            }
-
-            // "$${" escapes a literal "${".
-            if (start > 0 && text[start - 1] == '$')
-            {
-                result.Append(text, i, start - i - 1).Append("${");
-                i = start + 2;
-                continue;
-            }
-
-            var end = text.IndexOf('}', start + 2);
-            if (end < 0)
-            {
-                throw new ConfigException(path, Location(scalar.Start), $"unterminated variable reference in '{text}'");
-            }
-
-            result.Append(text, i, start - i);
-            var reference = text.AsSpan(start + 2, end - start - 2);
-            var colon = reference.IndexOf(':');
-            var name = (colon < 0 ? reference : reference[..colon]).ToString();
-            var value = _environment(name);
-            if (value is null)
-            {
-                if (colon < 0)
-                {
-                    throw new ConfigException(path, Location(scalar.Start), $"environment variable {name} is not set (write ${{{name}:default}} to give a default)");
-                }
-
-                value = reference[(colon + 1)..].ToString();
-            }
-
-            result.Append(value);
-            i = end + 1;
-        }
-
-        return result.ToString();
     }
 
     private void Remember(AnchorName anchor, ConfigNode node)
@@ -296,8 +326,24 @@ public sealed class YamlConfigLoader
         }
     }
 
-    private static ConfigNode Clone(ConfigNode node, string path)
+    /// <summary>Copies an anchored value for an alias, counting every value it expands to.</summary>
+    private ConfigNode Clone(ConfigNode node, string path, int depth, SourceLocation aliasAt)
     {
+        if (depth > ConfigLimits.MaxDepth)
+        {
+            throw TooDeep(path, aliasAt);
+        }
+
+        if (++_aliasValues > ConfigLimits.MaxAliasValues)
+        {
+            throw new ConfigException(Shorten(path), aliasAt, $"YAML aliases expand to more than {ConfigLimits.MaxAliasValues} values, the limit for a config (an alias bomb?)");
+        }
+
+        if (++_values > ConfigLimits.MaxValues)
+        {
+            throw new ConfigException("", aliasAt, $"the config holds more than {ConfigLimits.MaxValues} values, the limit for a config");
+        }
+
         switch (node)
         {
             case ConfigScalar s:
@@ -306,7 +352,7 @@ public sealed class YamlConfigLoader
                 var list = new ConfigList(path, l.Location);
                 for (var i = 0; i < l.Items.Count; i++)
                 {
-                    list.Items.Add(Clone(l.Items[i], $"{path}.{i}"));
+                    list.Items.Add(Clone(l.Items[i], $"{path}.{i}", depth + 1, aliasAt));
                 }
 
                 return list;
@@ -314,7 +360,9 @@ public sealed class YamlConfigLoader
                 var map = new ConfigMap(path, m.Location);
                 foreach (var (k, v) in m.Entries)
                 {
-                    map.Set(k, Clone(v, ConfigNode.Join(path, k)));
+                    var copy = Clone(v, ConfigNode.Join(path, k), depth + 1, aliasAt);
+                    _keyLocations[copy] = KeyLocation(v);
+                    map.Set(k, copy);
                 }
 
                 return map;
@@ -344,6 +392,9 @@ public sealed class YamlConfigLoader
                 break;
         }
     }
+
+    /// <summary>A path as long as the limits allow is still too long to print whole.</summary>
+    private static string Shorten(string path) => path.Length <= 200 ? path : string.Concat(path.AsSpan(0, 200), "…");
 
     private SourceLocation Location(Mark mark) => new(_source, (int)mark.Line, (int)mark.Column);
 

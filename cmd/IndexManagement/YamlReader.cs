@@ -5,7 +5,8 @@ namespace Shipper.IndexManagement;
 
 /// <summary>
 /// Reads one YAML document into <see cref="YamlValue"/> nodes with YamlDotNet's low-level parser (events
-/// only, no reflection-based deserializer, so it is safe under NativeAOT).
+/// only, no reflection-based deserializer, so it is safe under NativeAOT). Nesting is bounded by
+/// <see cref="Config.ConfigLimits.MaxDepth"/>, so a deep document is an error rather than a stack overflow.
 /// </summary>
 public static class YamlReader
 {
@@ -21,7 +22,7 @@ public static class YamlReader
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadNode(parser, source);
+            var root = ReadNode(parser, source, 0);
             parser.Consume<DocumentEnd>();
             return root;
         }
@@ -31,11 +32,16 @@ public static class YamlReader
         }
     }
 
-    private static YamlValue ReadNode(IParser parser, string source)
+    private static YamlValue ReadNode(IParser parser, string source, int depth)
     {
         var current = parser.Current ?? throw new FormatException($"{source}: unexpected end of document");
         var line = current.Start.Line;
         var column = current.Start.Column;
+        if (depth > Config.ConfigLimits.MaxDepth)
+        {
+            throw new FormatException($"{source}:{line}:{column}: nested more than {Config.ConfigLimits.MaxDepth} levels deep, the limit for fields.yml");
+        }
+
         switch (current)
         {
             case Scalar scalar:
@@ -50,7 +56,7 @@ public static class YamlReader
                 var list = new List<YamlValue>();
                 while (!parser.TryConsume<SequenceEnd>(out _))
                 {
-                    list.Add(ReadNode(parser, source));
+                    list.Add(ReadNode(parser, source, depth + 1));
                 }
 
                 return new YamlValue(source, line, column) { List = list };
@@ -59,13 +65,13 @@ public static class YamlReader
                 var map = new List<KeyValuePair<string, YamlValue>>();
                 while (!parser.TryConsume<MappingEnd>(out _))
                 {
-                    var key = ReadNode(parser, source);
+                    var key = ReadNode(parser, source, depth + 1);
                     if (key.Scalar is null)
                     {
                         throw key.Error("mapping keys must be plain values");
                     }
 
-                    map.Add(new(key.Scalar, ReadNode(parser, source)));
+                    map.Add(new(key.Scalar, ReadNode(parser, source, depth + 1)));
                 }
 
                 return new YamlValue(source, line, column) { Map = map };

@@ -1,9 +1,13 @@
 namespace Shipper.Module.Config;
 
-/// <summary>A mapping with keys in the order they were written. Dotted keys are already split into nested maps.</summary>
+/// <summary>
+/// A mapping with keys in the order they were written. Dotted keys are already split into nested maps. Keys
+/// are also indexed, so building or reading a map of many keys (a large <c>fields</c> map) stays linear.
+/// </summary>
 public sealed class ConfigMap : ConfigNode
 {
     private readonly List<KeyValuePair<string, ConfigNode>> _entries = new();
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
 
     public ConfigMap(string path, SourceLocation location)
         : base(path, location)
@@ -16,45 +20,34 @@ public sealed class ConfigMap : ConfigNode
 
     public int Count => _entries.Count;
 
-    public ConfigNode? Get(string key)
-    {
-        foreach (var entry in _entries)
-        {
-            if (entry.Key == key)
-            {
-                return entry.Value;
-            }
-        }
+    public ConfigNode? Get(string key) => _index.TryGetValue(key, out var i) ? _entries[i].Value : null;
 
-        return null;
-    }
-
-    /// <summary>Adds or replaces a key. A later value wins, as with repeated keys and -E overrides.</summary>
+    /// <summary>Adds or replaces a key. A later value wins, as with -E overrides.</summary>
     public void Set(string key, ConfigNode value)
     {
-        for (var i = 0; i < _entries.Count; i++)
+        if (_index.TryGetValue(key, out var i))
         {
-            if (_entries[i].Key == key)
-            {
-                _entries[i] = new(key, value);
-                return;
-            }
+            _entries[i] = new(key, value);
+            return;
         }
 
+        _index.Add(key, _entries.Count);
         _entries.Add(new(key, value));
     }
 
     public bool Remove(string key)
     {
-        for (var i = 0; i < _entries.Count; i++)
+        if (!_index.Remove(key, out var removed))
         {
-            if (_entries[i].Key == key)
-            {
-                _entries.RemoveAt(i);
-                return true;
-            }
+            return false;
         }
 
-        return false;
+        _entries.RemoveAt(removed);
+        for (var i = removed; i < _entries.Count; i++)
+        {
+            _index[_entries[i].Key] = i;
+        }
+
+        return true;
     }
 }

@@ -13,7 +13,8 @@ public sealed class ConfigScalar : ConfigNode
         IsQuoted = isQuoted;
     }
 
-    public string Value { get; }
+    /// <summary>As written until <c>${...}</c> references are expanded, once, after the overrides are applied.</summary>
+    public string Value { get; set; }
 
     public bool IsQuoted { get; }
 

@@ -7,7 +7,7 @@ public class ConfigExporterTests
     [Fact]
     public void SecretsAreRedactedAndTheRestRoundTrips()
     {
-        var loader = new YamlConfigLoader(_ => null);
+        var loader = new YamlConfigLoader();
         var root = loader.LoadText("""
             output.elasticsearch:
               hosts: ["es:9200"]

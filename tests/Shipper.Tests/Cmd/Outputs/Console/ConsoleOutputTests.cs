@@ -70,7 +70,7 @@ public class ConsoleOutputTests
     [Fact]
     public async Task PrettyIndentsAndCustomFieldsKeepTheirYamlTypes()
     {
-        var fields = new Shipper.Config.YamlConfigLoader(_ => null).LoadText("env: prod\nlevel: 3\nflag: true\nzip: '01234'\n", "f.yml");
+        var fields = new Shipper.Config.YamlConfigLoader().LoadText("env: prod\nlevel: 3\nflag: true\nzip: '01234'\n", "f.yml");
         var stdout = new MemoryStream();
         var output = new ConsoleOutput(new ConsoleOutputSettings(true, 100), stdout, Documents(fields), new MetricsRegistry(), Logger.Null, TimeProvider.System);
         await output.PublishAsync(new[] { TestEvents.Create(7) }, CancellationToken.None);
@@ -88,7 +88,7 @@ public class ConsoleOutputTests
     [Fact]
     public async Task FieldsUnderRootLandAtTheTop()
     {
-        var fields = new Shipper.Config.YamlConfigLoader(_ => null).LoadText("env: prod\n", "f.yml");
+        var fields = new Shipper.Config.YamlConfigLoader().LoadText("env: prod\n", "f.yml");
         var stdout = new MemoryStream();
         var output = new ConsoleOutput(new ConsoleOutputSettings(false, 100), stdout, Documents(fields, underRoot: true), new MetricsRegistry(), Logger.Null, TimeProvider.System);
         await output.PublishAsync(new[] { TestEvents.Create(7) }, CancellationToken.None);
