@@ -249,4 +249,88 @@ public class ConfigLoaderTests
         Assert.Contains(settings.Ignored, l => l.Contains("setup.kibana"));
         Assert.Contains(settings.Ignored, l => l.Contains("add_cloud_metadata"));
     }
+
+    [Fact]
+    public void PathReferencesResolveAsTheReferenceConfigWritesThem()
+    {
+        var settings = Validate(Minimal + "\npath.home: /opt/shipper\nname: ${path.home}|${path.config}|${path.data}|${path.logs}\n", env: _ => null);
+        Assert.Equal("/opt/shipper|/opt/shipper|/opt/shipper/data|/opt/shipper/logs", settings.Name);
+    }
+
+    [Fact]
+    public void PathReferencesDefaultToTheBinarysDirectory()
+    {
+        var settings = Validate(Minimal + "\nname: ${path.home}\n", env: _ => null);
+        Assert.Equal(AppContext.BaseDirectory.TrimEnd('/'), settings.Name);
+    }
+
+    [Fact]
+    public void PathReferencesFollowFlagsAndOverrides()
+    {
+        using var config = new TempConfig(Minimal + "\npath.home: /opt/shipper\npath.logs: ${path.home}/log\nname: ${path.data}+${path.logs}\n");
+        var flags = ConfigLoader.Load(config.Path, true, Array.Empty<string>(), new PathSettings("/srv/h", "", "", ""), strictPerms: true, _ => null);
+        Assert.Equal("/srv/h/data+/srv/h/log", flags.Name);
+        Assert.Equal("/srv/h/log", flags.Paths.Logs);
+
+        var overridden = Load(config, new[] { "path.home=/var/lib/s" }, _ => null);
+        Assert.Equal("/var/lib/s/data+/var/lib/s/log", overridden.Name);
+    }
+
+    [Fact]
+    public void APathThatRefersToItselfIsAnError()
+    {
+        var error = ExpectError(Minimal + "\npath.home: ${path.home}/x\n", env: _ => null);
+        Assert.Contains("path.home refers to itself", error.Message);
+    }
+
+    [Fact]
+    public void NestedDefaultsExpand()
+    {
+        var env = new Dictionary<string, string> { ["B"] = "from-b" };
+        var settings = Validate(Minimal + "\nname: ${A:${B}}\ntags: ['${A:${C:${D:deep}}}', '${B:${UNSET}}', 'x-${A:}-y']\n", env: k => env.GetValueOrDefault(k));
+        Assert.Equal("from-b", settings.Name);
+        Assert.Equal(new[] { "deep", "from-b", "x--y" }, settings.Tags);
+    }
+
+    [Fact]
+    public void DefaultsNestedBeyondTheLimitAreAnError()
+    {
+        var reference = "x";
+        for (var i = 0; i < 20_000; i++)
+        {
+            reference = "${V" + i + ":" + reference + "}";
+        }
+
+        var error = ExpectError(Minimal + "\nname: '" + reference + "'\n", env: _ => null);
+        Assert.Contains($"nested more than {ConfigLimits.MaxReferenceNesting} deep", error.Message);
+    }
+
+    [Fact]
+    public void AnOverrideNestedBeyondTheLimitIsAnError()
+    {
+        var deepKey = string.Join('.', Enumerable.Repeat("k", 20_000));
+        var error = ExpectError(Minimal, new[] { deepKey + "=1" });
+        Assert.Contains($"nested more than {ConfigLimits.MaxDepth} levels deep", error.Message);
+
+        error = ExpectError(Minimal, new[] { "fields.x=" + new string('[', 20_000) + new string(']', 20_000) });
+        Assert.Contains($"nested more than {ConfigLimits.MaxDepth} levels deep", error.Message);
+        Assert.Contains("-E fields.x", error.Message);
+    }
+
+    [Fact]
+    public void FieldsAtTheDepthLimitGoIntoEveryDocument()
+    {
+        var yaml = new System.Text.StringBuilder(Minimal + "\nfields:\n");
+        for (var i = 1; i < ConfigLimits.MaxDepth; i++)
+        {
+            yaml.Append(' ', 2 * i).Append("k:\n");
+        }
+
+        yaml.Append(' ', 2 * ConfigLimits.MaxDepth).Append("v\n");
+        var settings = Validate(yaml.ToString());
+        // The shared part of every document is encoded and split once, at start; JSON readers stop at 64 levels.
+        var agent = new Shipper.Events.AgentInfo { Name = "edge-1", Version = "1.2.3", Id = "agent-id", EphemeralId = "ephemeral" };
+        var writer = new Shipper.Events.DocumentWriter(agent, Shipper.Events.HostInfo.Read(), Array.Empty<string>(), settings.Fields, false);
+        Assert.Same(agent, writer.Agent);
+    }
 }
