@@ -115,4 +115,15 @@ public class CommandLineTests
         Assert.Equal(0, code);
         Assert.Contains("test config", stdout);
     }
+
+    [Fact]
+    public void ExportConfigRefusesNestingPastTheLimit()
+    {
+        using var config = new TempConfig(Valid);
+        var (code, stdout, stderr) = Run("export", "config", "-c", config.Path, "-E", "fields.x=" + new string('[', 100) + new string(']', 100));
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("config error in 'fields.x", stderr);
+        Assert.Contains($"nested more than {Shipper.Config.ConfigLimits.MaxDepth} levels deep", stderr);
+    }
 }

@@ -318,17 +318,24 @@ public class ConfigLoaderTests
     }
 
     [Fact]
-    public void FieldsAtTheDepthLimitGoIntoEveryDocument()
+    public void FieldsPastTheDepthLimitAreAConfigErrorAndAtTheLimitGoIntoEveryDocument()
     {
-        var yaml = new System.Text.StringBuilder(Minimal + "\nfields:\n");
-        for (var i = 1; i < ConfigLimits.MaxDepth; i++)
+        static string Nested(int levels)
         {
-            yaml.Append(' ', 2 * i).Append("k:\n");
+            var yaml = new System.Text.StringBuilder(Minimal + "\nfields:\n");
+            for (var i = 1; i < levels; i++)
+            {
+                yaml.Append(' ', 2 * i).Append("k:\n");
+            }
+
+            return yaml.Append(' ', 2 * levels).Append("v\n").ToString();
         }
 
-        yaml.Append(' ', 2 * ConfigLimits.MaxDepth).Append("v\n");
-        var settings = Validate(yaml.ToString());
-        // The shared part of every document is encoded and split once, at start; JSON readers stop at 64 levels.
+        // At 62 levels the shared part of every document used to fail to encode (JSON readers stop at 64).
+        var error = ExpectError(Nested(62));
+        Assert.Contains($"nested more than {ConfigLimits.MaxDepth} levels deep", error.Message);
+
+        var settings = Validate(Nested(ConfigLimits.MaxDepth));
         var agent = new Shipper.Events.AgentInfo { Name = "edge-1", Version = "1.2.3", Id = "agent-id", EphemeralId = "ephemeral" };
         var writer = new Shipper.Events.DocumentWriter(agent, Shipper.Events.HostInfo.Read(), Array.Empty<string>(), settings.Fields, false);
         Assert.Same(agent, writer.Agent);

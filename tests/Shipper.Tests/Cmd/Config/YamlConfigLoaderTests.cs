@@ -67,6 +67,12 @@ public class YamlConfigLoaderTests
         Assert.Contains("duplicate key 'c'", error.Message);
         Assert.Contains("f.yml:3:3", error.Message);
         Assert.Contains("f.yml:4:3", error.Message);
+
+        // A merge key fills in what the map does not write itself, wherever it stands: that is no duplicate.
+        var root = new YamlConfigLoader().LoadText("base: &b {x: 1, y: 2}\nother:\n  y: 3\n  <<: *b\n", "f.yml");
+        var other = (ConfigMap)root.Get("other")!;
+        Assert.Equal("1", ((ConfigScalar)other.Get("x")!).Value);
+        Assert.Equal("3", ((ConfigScalar)other.Get("y")!).Value);
     }
 
     [Fact]
@@ -84,6 +90,10 @@ public class YamlConfigLoaderTests
 
         error = LoadError("a:\n  b: 2\na.b: 1\n");
         Assert.Contains("'a.b' is set twice: at f.yml:2:3 and again at f.yml:3:1", error.Message);
+
+        // Different leaves of one map still merge, whichever way each is written.
+        var root = new YamlConfigLoader().LoadText("a.b: 1\na:\n  c: 2\na.d.e: 3\n", "f.yml");
+        Assert.Equal(new[] { "b", "c", "d" }, ((ConfigMap)root.Get("a")!).Entries.Select(e => e.Key));
     }
 
     [Fact]
@@ -91,23 +101,6 @@ public class YamlConfigLoaderTests
     {
         var error = LoadError("a: 1\na.b: 2\n");
         Assert.Contains("'a' is set twice: at f.yml:1:1 and again at f.yml:2:1", error.Message);
-    }
-
-    [Fact]
-    public void DifferentLeavesOfOneMapStillMerge()
-    {
-        var root = new YamlConfigLoader().LoadText("a.b: 1\na:\n  c: 2\na.d.e: 3\n", "f.yml");
-        var a = (ConfigMap)root.Get("a")!;
-        Assert.Equal(new[] { "b", "c", "d" }, a.Entries.Select(e => e.Key));
-    }
-
-    [Fact]
-    public void AMergeKeyFillsInWhateverItsPositionInTheMap()
-    {
-        var root = new YamlConfigLoader().LoadText("base: &b {x: 1, y: 2}\nother:\n  y: 3\n  <<: *b\n", "f.yml");
-        var other = (ConfigMap)root.Get("other")!;
-        Assert.Equal("1", ((ConfigScalar)other.Get("x")!).Value);
-        Assert.Equal("3", ((ConfigScalar)other.Get("y")!).Value);
     }
 
     [Fact]
@@ -151,11 +144,7 @@ public class YamlConfigLoaderTests
 
         var error = LoadError(yaml.ToString());
         Assert.Contains($"YAML aliases expand to more than {ConfigLimits.MaxAliasValues} values", error.Message);
-    }
 
-    [Fact]
-    public void AFewAliasesStillWork()
-    {
         var root = new YamlConfigLoader().LoadText("a: &a {x: 1}\nb: *a\nc: [*a, *a]\n", "f.yml");
         Assert.Equal("c.1.x", ((ConfigMap)((ConfigList)root.Get("c")!).Items[1]).Get("x")!.Path);
     }
