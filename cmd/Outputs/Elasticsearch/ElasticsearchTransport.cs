@@ -175,6 +175,12 @@ public sealed class ElasticsearchTransport : IDisposable
             using (response)
             {
                 string? product = response.Headers.TryGetValues("X-Elastic-Product", out var values) ? values.FirstOrDefault() : null;
+                if (request.Method == HttpMethod.Head)
+                {
+                    // No body follows; its Content-Length is the GET body's and must not be held against the cap.
+                    return new EsResponse((int)response.StatusCode, product, Array.Empty<byte>(), 0);
+                }
+
                 var (buffer, length) = await ReplyReader.ReadAsync(response.Content, replyLimit, _metrics, linked.Token).ConfigureAwait(false);
                 return new EsResponse((int)response.StatusCode, product, buffer, length);
             }
