@@ -60,7 +60,7 @@ public static class BulkResponseParser
     /// <summary>Reads <c>{"create":{"status":…,"error":{…}}}</c>; the reader ends on the item's EndObject.</summary>
     private static BulkItemResult ReadItem(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
     {
-        var status = 0;
+        int? status = null;
         string? errorType = null;
         string? errorReason = null;
         string? errorJson = null;
@@ -80,10 +80,13 @@ public static class BulkResponseParser
                 if (reader.ValueTextEquals("status"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out status))
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var number))
                     {
                         throw new FormatException("an item's status in the bulk reply is not a number");
                     }
+
+                    // Kept as sent, even -1 or 100: whether it is a status at all is the triage's to judge.
+                    status = number;
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {
@@ -114,11 +117,11 @@ public static class BulkResponseParser
             }
         }
 
-        if (status == 0)
+        if (status is not { } found)
         {
             throw new FormatException("an item in the bulk reply has no status (is items.*.status in filter_path?)");
         }
 
-        return new BulkItemResult(status, errorType, errorReason, errorJson);
+        return new BulkItemResult(found, errorType, errorReason, errorJson);
     }
 }

@@ -14,8 +14,9 @@ namespace Shipper.Outputs.Elasticsearch;
 /// <summary>
 /// Ships documents to Elasticsearch with <c>_bulk</c> <c>create</c> requests, as libbeat does.
 /// <para>
-/// Per item: 2xx acked; 409 a duplicate (acked); 429 and 5xx retried with backoff; any other 4xx goes to
-/// the non-indexable policy (dropped and counted, or rewritten into the dead-letter index). HTTP 413 halves
+/// Per item (<see cref="BulkItemTriage"/>): 2xx acked; 409 a duplicate (acked); 429, 5xx and malformed items
+/// retried with backoff; any other 4xx goes to the non-indexable policy (dropped and counted, or rewritten into
+/// the dead-letter index). A reply is read within <see cref="ReplyLimit.ForBulk"/>. HTTP 413 halves
 /// the request until it fits; connection errors and other statuses mark the host down (exponential backoff
 /// with jitter, 401/403 straight to <c>backoff.max</c>) and the batch moves to the next ready host.
 /// </para>
@@ -31,7 +32,6 @@ namespace Shipper.Outputs.Elasticsearch;
 public sealed class ElasticsearchOutput : IOutput
 {
     private const string FilterPath = "filter_path=errors,items.*.error,items.*.status";
-    private const int DetailedRejectionsPerRequest = 3;
 
     private readonly ElasticsearchSettings _settings;
     private readonly TemplateSettings _templateSettings;
@@ -45,6 +45,7 @@ public sealed class ElasticsearchOutput : IOutput
     private readonly SemaphoreSlim _templateGate = new(1, 1);
     private readonly ConcurrentBag<BulkEncoder> _encoders = new();
     private readonly ConditionalWeakTable<Event, DeadLetterMark> _deadLetters = new();
+    private readonly BulkItemTriage _triage;
     private readonly Func<string, string?> _constantFields;
     private readonly IndexTemplateBuilder? _template;
     private readonly object _gate = new();
@@ -67,6 +68,7 @@ public sealed class ElasticsearchOutput : IOutput
         _log = log;
         _time = time;
         _transport = new ElasticsearchTransport(settings, _metrics, time);
+        _triage = new BulkItemTriage(settings, _metrics, log, _deadLetters);
         _constantFields = EventFormatter.ConstantFields(documents.Agent, documents.Host);
         _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
         _template = template.Enabled ? new IndexTemplateBuilder(template, documents.Agent.Version) : null;
@@ -272,7 +274,7 @@ public sealed class ElasticsearchOutput : IOutput
         try
         {
             using var request = _transport.CreateRequest(HttpMethod.Post, host.BulkUrl, new BulkContent(encoder.Body, encoder.Compressed));
-            reply = await _transport.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await _transport.SendAsync(request, ReplyLimit.ForBulk(count, encoder.RawLength), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -373,149 +375,53 @@ public sealed class ElasticsearchOutput : IOutput
         return included;
     }
 
-    /// <summary>Pairs the reply's items with the events by position and settles each one.</summary>
+    /// <summary>
+    /// Reads the reply's items and has <see cref="BulkItemTriage"/> settle each event. A reply that cannot be
+    /// read, or has more items than the request had documents (so no item can be paired with its document), is
+    /// a read error: nothing is acknowledged and the host failed as a whole.
+    /// </summary>
     private IReadOnlyList<Event>? HandleItems(HostState host, IReadOnlyList<Event> events, BulkEncoder encoder, EsResponse reply, PublishOutcome outcome)
     {
         var results = encoder.Results;
+        string? unreadable = null;
         try
         {
             BulkResponseParser.Parse(reply.Body, results);
+            if (results.Count > events.Count)
+            {
+                unreadable = $"it has {results.Count} items for {events.Count} documents, so no item can be paired with its document";
+            }
         }
         catch (FormatException e)
         {
+            unreadable = e.Message;
+        }
+
+        if (unreadable is not null)
+        {
+            _metrics.ReadErrors.Increment();
             _metrics.Failed.Add(events.Count);
             var parseDelay = MarkFailed(host, authentication: false, disconnect: true);
-            Report(outcome, LogLevel.Error, $"cannot read the bulk reply from {host}: {e.Message}; {events.Count} events kept, retrying in {Format(parseDelay)}");
+            Report(outcome, LogLevel.Error, $"cannot read the bulk reply from {host}: {unreadable}; {events.Count} events kept, retrying in {Format(parseDelay)}");
             return events;
         }
 
-        if (results.Count != events.Count)
+        if (results.Count < events.Count)
         {
-            Report(outcome, LogLevel.Error, $"the bulk reply from {host} has {results.Count} items for {events.Count} documents; retrying the unanswered ones");
+            Report(outcome, LogLevel.Error, $"the bulk reply from {host} has {results.Count} items for {events.Count} documents; the {events.Count - results.Count} unanswered are retried, not acknowledged");
         }
 
-        int acked = 0, duplicates = 0, dropped = 0, tooMany = 0, serverErrors = 0, rejected = 0;
-        var retry = new List<Event>();
-        List<Event>? deadLetter = null;
-        BulkItemResult? firstFailure = null;
-        for (var i = 0; i < events.Count; i++)
-        {
-            var evt = events[i];
-            if (i >= results.Count)
-            {
-                retry.Add(evt);
-                continue;
-            }
-
-            var item = results[i];
-            if (item.Status < 300)
-            {
-                acked++;
-            }
-            else if (item.Status == 409)
-            {
-                duplicates++;
-            }
-            else if (item.Status == 429)
-            {
-                tooMany++;
-                firstFailure ??= item;
-                retry.Add(evt);
-            }
-            else if (item.Status >= 500)
-            {
-                serverErrors++;
-                firstFailure ??= item;
-                evt.Attempts++;
-                if (_settings.MaxRetries >= 0 && evt.Attempts > _settings.MaxRetries)
-                {
-                    if (NonIndexable(evt, item, $" after {evt.Attempts} attempts (max_retries {_settings.MaxRetries})", outcome, ref rejected))
-                    {
-                        (deadLetter ??= new()).Add(evt);
-                    }
-                    else
-                    {
-                        dropped++;
-                    }
-                }
-                else
-                {
-                    retry.Add(evt);
-                }
-            }
-            else if (NonIndexable(evt, item, "", outcome, ref rejected))
-            {
-                (deadLetter ??= new()).Add(evt);
-            }
-            else
-            {
-                dropped++;
-            }
-        }
-
-        if (rejected > DetailedRejectionsPerRequest)
-        {
-            Report(outcome, LogLevel.Warning, $"{rejected - DetailedRejectionsPerRequest} more events of this request were rejected by {host} ({rejected} in all; {dropped} dropped, {deadLetter?.Count ?? 0} sent to the dead letter index)");
-        }
-
-        _metrics.Acked.Add(acked);
-        _metrics.Duplicates.Add(duplicates);
-        _metrics.Dropped.Add(dropped);
-        _metrics.TooMany.Add(tooMany);
-        _metrics.Failed.Add(retry.Count);
-        outcome.Ack(acked + duplicates);
-        outcome.Drop(dropped);
-        if (deadLetter is not null)
-        {
-            _metrics.DeadLettered.Add(deadLetter.Count);
-            outcome.Retry(deadLetter, backoff: false);
-        }
-
-        if (retry.Count == 0)
+        var triage = _triage.Settle(host, events, results, outcome);
+        if (triage.Retry.Count == 0)
         {
             MarkSucceeded(host);
             return null;
         }
 
-        var progress = acked + duplicates + dropped + (deadLetter?.Count ?? 0) > 0;
-        var delay = progress ? MarkPartial(host) : MarkFailed(host, authentication: false, disconnect: false);
-        Report(outcome, LogLevel.Warning, $"{retry.Count} of {events.Count} events were not indexed by {host} ({tooMany} × 429 Too Many Requests, {serverErrors} × 5xx{(firstFailure is { } f ? "; first: " + f.Describe() : "")}); retrying in {Format(delay)}");
-        outcome.Retry(retry, backoff: true);
+        var delay = triage.Progress ? MarkPartial(host) : MarkFailed(host, authentication: false, disconnect: false);
+        Report(outcome, LogLevel.Warning, $"{triage.Retry.Count} of {events.Count} events were not indexed by {host} ({triage.Reasons}); retrying in {Format(delay)}");
+        outcome.Retry(triage.Retry, backoff: true);
         return null;
-    }
-
-    /// <summary>Applies non_indexable_policy; true when the event goes to the dead-letter index.</summary>
-    private bool NonIndexable(Event evt, BulkItemResult item, string attempts, PublishOutcome outcome, ref int logged)
-    {
-        // A mapping conflict can hit every event of a busy shipper: detail a few per request, count the rest.
-        var log = logged++ < DetailedRejectionsPerRequest;
-        if (_settings.NonIndexable.DeadLetterIndex is { } deadLetterIndex)
-        {
-            if (_deadLetters.TryGetValue(evt, out _))
-            {
-                if (log)
-                {
-                    Report(outcome, LogLevel.Error, $"cannot index an event into the dead letter index '{deadLetterIndex}' either ({item.Describe()}); dropping it");
-                }
-
-                return false;
-            }
-
-            if (log)
-            {
-                Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}; sending it to the dead letter index '{deadLetterIndex}'");
-            }
-
-            _deadLetters.AddOrUpdate(evt, new DeadLetterMark(item.Status, item.ErrorJson ?? item.Describe()));
-            return true;
-        }
-
-        if (log)
-        {
-            Report(outcome, LogLevel.Warning, $"cannot index a {evt.Dataset} event ({item.Describe()}){attempts}: dropping event!");
-        }
-
-        return false;
     }
 
     private async Task<bool> ConnectAsync(HostState host, PublishOutcome outcome, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
@@ -12,12 +11,14 @@ namespace Shipper.Outputs.Elasticsearch;
 /// <summary>
 /// The HTTP side: one <see cref="HttpClient"/> over a <see cref="SocketsHttpHandler"/> (HTTP/1.1, keep-alive,
 /// TLS as configured, sockets wrapped to count wire bytes), authentication and custom headers on every
-/// request, the per-request timeout on the injected clock, and replies read into pooled buffers.
+/// request, the per-request timeout on the injected clock, and replies read into pooled buffers within a
+/// <see cref="ReplyLimit"/> (<see cref="ReplyReader"/>).
 /// </summary>
 public sealed class ElasticsearchTransport : IDisposable
 {
     private readonly ElasticsearchSettings _settings;
     private readonly TimeProvider _time;
+    private readonly OutputMetrics? _metrics;
     private readonly HttpClient _client;
     private readonly string? _authorization;
 
@@ -25,13 +26,15 @@ public sealed class ElasticsearchTransport : IDisposable
     {
         _settings = settings;
         _time = time;
+        _metrics = metrics;
         Validator = new CertificateValidator(settings.Ssl);
 
         var handler = new SocketsHttpHandler
         {
             PooledConnectionIdleTimeout = settings.IdleConnectionTimeout > TimeSpan.Zero ? settings.IdleConnectionTimeout : Timeout.InfiniteTimeSpan,
             ConnectTimeout = settings.Timeout,
-            AutomaticDecompression = settings.CompressionLevel > 0 ? DecompressionMethods.GZip : DecompressionMethods.None,
+            // ReplyReader inflates gzip itself, so that both the compressed and the inflated size are capped.
+            AutomaticDecompression = DecompressionMethods.None,
             AllowAutoRedirect = false,
             UseCookies = false,
             UseProxy = !settings.ProxyDisable,
@@ -97,6 +100,11 @@ public sealed class ElasticsearchTransport : IDisposable
         var request = new HttpRequestMessage(method, url) { Content = content };
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_settings.CompressionLevel > 0)
+        {
+            request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("gzip"));
+        }
+
         if (_authorization is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", _authorization);
@@ -135,20 +143,47 @@ public sealed class ElasticsearchTransport : IDisposable
     }
 
     /// <summary>
-    /// Sends a request and reads the whole reply. Throws <see cref="TimeoutException"/> when <c>timeout</c>
-    /// passes, <see cref="OperationCanceledException"/> only when <paramref name="cancellationToken"/> fired,
-    /// and <see cref="HttpRequestException"/> / <see cref="IOException"/> for connection problems.
+    /// Sends a request and reads the whole reply, at most <paramref name="replyLimit"/> bytes of it. Throws
+    /// <see cref="TimeoutException"/> when <c>timeout</c> passes, <see cref="OperationCanceledException"/> only
+    /// when <paramref name="cancellationToken"/> fired, <see cref="ReplyException"/> for a reply that is too
+    /// large, broke off or cannot be decoded, and <see cref="HttpRequestException"/> / <see cref="IOException"/>
+    /// for connection problems.
     /// </summary>
-    public async Task<EsResponse> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    public async Task<EsResponse> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        await SendAsync(request, ReplyLimit.Default, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="SendAsync(HttpRequestMessage, CancellationToken)"/>
+    public async Task<EsResponse> SendAsync(HttpRequestMessage request, int replyLimit, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_settings.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-            string? product = response.Headers.TryGetValues("X-Elastic-Product", out var values) ? values.FirstOrDefault() : null;
-            var (buffer, length) = await ReadBodyAsync(response.Content, linked.Token).ConfigureAwait(false);
-            return new EsResponse((int)response.StatusCode, product, buffer, length);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.ConfigurationLimitExceeded
+                && !ReplyReader.HasSocketError(e))
+            {
+                // The server closed the connection or sent something that is not HTTP instead of a reply.
+                _metrics?.ReadErrors.Increment();
+                throw new ReplyException($"no complete reply ({DescribeFailure(e)})", e);
+            }
+
+            using (response)
+            {
+                string? product = response.Headers.TryGetValues("X-Elastic-Product", out var values) ? values.FirstOrDefault() : null;
+                if (request.Method == HttpMethod.Head)
+                {
+                    // No body follows; its Content-Length is the GET body's and must not be held against the cap.
+                    return new EsResponse((int)response.StatusCode, product, Array.Empty<byte>(), 0);
+                }
+
+                var (buffer, length) = await ReplyReader.ReadAsync(response.Content, replyLimit, _metrics, linked.Token).ConfigureAwait(false);
+                return new EsResponse((int)response.StatusCode, product, buffer, length);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {
@@ -186,38 +221,4 @@ public sealed class ElasticsearchTransport : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
-
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        var expected = content.Headers.ContentLength;
-        var buffer = ArrayPool<byte>.Shared.Rent(expected is > 0 and < int.MaxValue ? (int)expected + 1 : 4096);
-        var length = 0;
-        try
-        {
-            await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var n = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return (buffer, length);
-                }
-
-                length += n;
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-    }
 }

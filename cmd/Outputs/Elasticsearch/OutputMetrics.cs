@@ -5,7 +5,7 @@ namespace Shipper.Outputs.Elasticsearch;
 /// <summary>
 /// The output's own metrics. The publisher already counts <c>output.events.{batches,total,acked,failed,dropped}</c>
 /// per PublishAsync call for every output, so these add what only the Elasticsearch output knows, with
-/// libbeat's names where libbeat has them: <c>output.events.{duplicates,toomany,active,dead_letter}</c>,
+/// libbeat's names where libbeat has them: <c>output.events.{duplicates,toomany,active,dead_letter,malformed}</c>,
 /// bytes on the wire (counted on the socket, so TLS and HTTP framing included), and per bulk request
 /// <c>output.bulk.{requests,events,acked,failed,dropped}</c> and latency.
 /// </summary>
@@ -24,6 +24,7 @@ public sealed class OutputMetrics
         Duplicates = registry.Counter("output.events.duplicates");
         TooMany = registry.Counter("output.events.toomany");
         DeadLettered = registry.Counter("output.events.dead_letter");
+        Malformed = registry.Counter("output.events.malformed");
         Active = registry.Gauge("output.events.active");
         WriteBytes = registry.Counter("output.write.bytes");
         WriteErrors = registry.Counter("output.write.errors");
@@ -59,6 +60,9 @@ public sealed class OutputMetrics
 
     /// <summary>Events rewritten into the dead-letter index (they are then acked or dropped like any other).</summary>
     public Counter DeadLettered { get; }
+
+    /// <summary>Events whose item in a bulk reply was missing or had no final HTTP status (200–599); retried.</summary>
+    public Counter Malformed { get; }
 
     /// <summary>Events in bulk requests that have not been answered yet.</summary>
     public Gauge Active { get; }

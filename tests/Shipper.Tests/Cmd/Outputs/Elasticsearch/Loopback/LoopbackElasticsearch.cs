@@ -23,9 +23,10 @@ namespace Shipper.Tests.Cmd.Outputs.Elasticsearch.Loopback;
 /// NDJSON plain or gzip, the trailing-newline rule with ES's exact error, action-line validation, mapping
 /// checks per document, per-item replies in request order honouring <c>filter_path</c>, gzip replies when
 /// asked, 413 above <see cref="MaxContentLength"/>. Faults are scripted with <see cref="BulkFaults"/> and
-/// <see cref="ItemStatus"/>.
+/// <see cref="ItemStatus"/>; hostile replies (endless, gzip bombs, cut off, items missing or extra) are in
+/// the HostileReplies part.
 /// </summary>
-public sealed class LoopbackElasticsearch : IAsyncDisposable
+public sealed partial class LoopbackElasticsearch : IAsyncDisposable
 {
     public const string BulkNewlineError = "The bulk request must be terminated by a newline [\\n]";
 
@@ -180,7 +181,7 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
 
             status = (request.Method, segments) switch
             {
-                ("GET", []) => await RootAsync(context),
+                ("GET", []) => await TryWriteHostileReplyAsync(context, RootFault) ? 200 : await RootAsync(context),
                 ("HEAD", []) => 200,
                 ("HEAD", ["_index_template", var name]) => _templates.ContainsKey(name) ? 200 : 404,
                 ("GET", ["_index_template", var name]) => await GetTemplateAsync(context, name),
@@ -460,6 +461,11 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
             return 0;
         }
 
+        if (await TryWriteHostileReplyAsync(context, fault))
+        {
+            return 200;
+        }
+
         if (fault is BulkFault.Status faultStatus)
         {
             var (type, reason) = faultStatus.Code switch
@@ -555,7 +561,7 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
         }
 
         var filter = new FilterPath(request.Query["filter_path"].ToString());
-        await WriteBulkReplyAsync(context, items, filter);
+        await WriteBulkReplyAsync(context, items, filter, fault);
         return 200;
     }
 
@@ -655,8 +661,22 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
         }
     }
 
-    private async Task WriteBulkReplyAsync(HttpContext context, List<BulkItemReply> items, FilterPath filter)
+    private async Task WriteBulkReplyAsync(HttpContext context, List<BulkItemReply> items, FilterPath filter, BulkFault? fault)
     {
+        var answered = items;
+        if (fault is BulkFault.MissingItems missing)
+        {
+            answered = items.GetRange(0, Math.Max(0, items.Count - missing.Count));
+        }
+        else if (fault is BulkFault.ExtraItems extra)
+        {
+            answered = new List<BulkItemReply>(items);
+            for (var i = 0; i < extra.Count; i++)
+            {
+                answered.Add(new BulkItemReply("create", items[0].Index, NewId(), 201, null, null, "created"));
+            }
+        }
+
         var buffer = new ArrayBufferWriter<byte>(64 + (items.Count * 64));
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -668,13 +688,13 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
 
             if (filter.IncludesFully("errors"))
             {
-                writer.WriteBoolean("errors", items.Any(i => i.Status >= 300));
+                writer.WriteBoolean("errors", answered.Any(i => i.Status >= 300));
             }
 
             if (filter.MayInclude("items"))
             {
                 writer.WriteStartArray("items");
-                foreach (var item in items)
+                foreach (var item in answered)
                 {
                     WriteItem(writer, item, filter);
                 }
@@ -683,6 +703,12 @@ public sealed class LoopbackElasticsearch : IAsyncDisposable
             }
 
             writer.WriteEndObject();
+        }
+
+        if (fault is BulkFault.TruncatedReply truncated)
+        {
+            await WriteTruncatedAsync(context, buffer.WrittenMemory, truncated.Chunked);
+            return;
         }
 
         await WriteBytesAsync(context, 200, buffer.WrittenMemory);
