@@ -102,7 +102,7 @@ public static class CommandLine
         }
         catch (ConfigException e)
         {
-            stderr.WriteLine($"Exiting: {e.Message}");
+            stderr.WriteLine($"Exiting: {Logging.ConfiguredSecrets.KeyFormsOnly.Redact(e.Message)}");
             return ExitConfigError;
         }
     }
@@ -118,7 +118,7 @@ public static class CommandLine
     private static int TestConfig(CliOptions options, TextWriter stdout)
     {
         var settings = LoadSettings(options);
-        var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
+        var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false, StrictPerms = options.StrictPerms }, BuiltInDatasets.Create());
         worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
         foreach (var line in worker.Warnings)
         {
@@ -168,7 +168,7 @@ public static class CommandLine
 
         var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
         var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
-        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null), "setup");
+        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null, secrets: Logging.ConfiguredSecrets.From(settings.Root)), "setup");
         return IndexSetup.RunAsync(es, template, stdout, log).GetAwaiter().GetResult();
     }
 
@@ -204,6 +204,7 @@ public static class CommandLine
         {
             LogToStderr = options.LogToStderr,
             DebugSelectors = options.DebugSelectors,
+            StrictPerms = options.StrictPerms,
             Stdout = documentStream,
             Stderr = stderr,
         }, BuiltInDatasets.Create());
