@@ -79,6 +79,12 @@ public static class ConfiguredSecrets
                 password = value;
             }
 
+            // A header value is "<scheme> <credentials>" (Bearer, ApiKey, Basic): the credentials alone are secret too.
+            if (value.LastIndexOf(' ') is var space and > 0)
+            {
+                values.Add(value[(space + 1)..]);
+            }
+
             // An API key is id:key, and the key alone is the secret part.
             if (path.EndsWith(".api_key", StringComparison.OrdinalIgnoreCase) && value.IndexOf(':') is var colon and > 0)
             {
