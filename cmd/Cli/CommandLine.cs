@@ -42,7 +42,7 @@ public static class CommandLine
           --path.config DIR       Configuration directory (default: path.home)
           --path.data DIR         Data directory (default: path.home/data)
           --path.logs DIR         Logs directory (default: path.home/logs)
-          --strict.perms=BOOL     Refuse config files writable by others (default true)
+          --strict.perms=BOOL     Refuse config files, data and log directories writable by others (default true)
           --disable-watchdog      Run modules in this process without a watcher
           -h, --help              Show this help
         """;
