@@ -42,7 +42,7 @@ public static class CommandLine
           --path.config DIR       Configuration directory (default: path.home)
           --path.data DIR         Data directory (default: path.home/data)
           --path.logs DIR         Logs directory (default: path.home/logs)
-          --strict.perms=BOOL     Refuse config files writable by others (default true)
+          --strict.perms=BOOL     Refuse config files, data and log directories writable by others (default true)
           --disable-watchdog      Run modules in this process without a watcher
           -h, --help              Show this help
         """;
@@ -102,7 +102,7 @@ public static class CommandLine
         }
         catch (ConfigException e)
         {
-            stderr.WriteLine($"Exiting: {e.Message}");
+            stderr.WriteLine($"Exiting: {Logging.ConfiguredSecrets.KeyFormsOnly.Redact(e.Message)}");
             return ExitConfigError;
         }
     }
@@ -118,7 +118,7 @@ public static class CommandLine
     private static int TestConfig(CliOptions options, TextWriter stdout)
     {
         var settings = LoadSettings(options);
-        var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
+        var worker = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false, StrictPerms = options.StrictPerms }, BuiltInDatasets.Create());
         worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
         foreach (var line in worker.Warnings)
         {
@@ -168,7 +168,7 @@ public static class CommandLine
 
         var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
         var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
-        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null), "setup");
+        var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null, secrets: Logging.ConfiguredSecrets.From(settings.Root)), "setup");
         return IndexSetup.RunAsync(es, template, stdout, log).GetAwaiter().GetResult();
     }
 
@@ -204,6 +204,7 @@ public static class CommandLine
         {
             LogToStderr = options.LogToStderr,
             DebugSelectors = options.DebugSelectors,
+            StrictPerms = options.StrictPerms,
             Stdout = documentStream,
             Stderr = stderr,
         }, BuiltInDatasets.Create());

@@ -40,6 +40,28 @@ public static class ConfigExporter
         return false;
     }
 
+    /// <summary>
+    /// How <c>export config</c> shows the value of a setting (dotted path): <see cref="Redacted"/> for a secret,
+    /// a host or proxy URL without its password, anything else unchanged. Log lines and the shipper's own
+    /// command line in its process documents are redacted with the same notion.
+    /// </summary>
+    public static string RedactSetting(string path, string value)
+    {
+        var last = path[(path.LastIndexOf('.') + 1)..];
+        if (IsSecret(last))
+        {
+            return value.Length == 0 ? value : Redacted;
+        }
+
+        if (path.StartsWith(ElasticsearchPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            var shown = Outputs.Elasticsearch.ElasticsearchSettings.RedactValue(path[ElasticsearchPrefix.Length..], value);
+            return shown == "xxxxx" ? Redacted : shown;
+        }
+
+        return value;
+    }
+
     private static void WriteNode(IEmitter emitter, ConfigNode node, string key)
     {
         switch (node)

@@ -9,6 +9,8 @@ namespace Shipper.Logging;
 /// The shipper's log sink: beats-style lines (<c>2026-11-26T02:30:00.123Z INFO [selector] message</c>) or
 /// JSON objects, to stderr or to size-rotated files. Debug records pass only for selectors named with
 /// <c>-d</c> / <c>logging.selectors</c> (or <c>*</c>). Never writes to stdout: stdout carries documents.
+/// Every message goes through the <see cref="SecretRedactor"/> here, at the sink, so that no code path can
+/// log a configured secret or a <c>-E …password=…</c> it happens to hold.
 /// </summary>
 public sealed class LogWriter : LogSink, IDisposable
 {
@@ -22,8 +24,10 @@ public sealed class LogWriter : LogSink, IDisposable
     private readonly RotatingFile? _file;
     private readonly TextWriter? _stderr;
 
-    public LogWriter(LogLevel level, IEnumerable<string> debugSelectors, bool json, TextWriter? stderr, RotatingFile? file, TimeProvider? time = null, string prefix = "")
+    /// <param name="secrets">The configuration's secrets; without one, only <c>key=value</c> forms and URL passwords are redacted.</param>
+    public LogWriter(LogLevel level, IEnumerable<string> debugSelectors, bool json, TextWriter? stderr, RotatingFile? file, TimeProvider? time = null, string prefix = "", SecretRedactor? secrets = null)
     {
+        Secrets = secrets ?? ConfiguredSecrets.KeyFormsOnly;
         _debugSelectors = new HashSet<string>(debugSelectors, StringComparer.Ordinal);
         _allDebug = _debugSelectors.Contains("*");
         _level = _debugSelectors.Count > 0 ? LogLevel.Debug : level;
@@ -33,6 +37,8 @@ public sealed class LogWriter : LogSink, IDisposable
         _time = time ?? TimeProvider.System;
         _prefix = prefix;
     }
+
+    public SecretRedactor Secrets { get; }
 
     public override bool IsEnabled(LogLevel level, string selector)
     {
@@ -46,6 +52,7 @@ public sealed class LogWriter : LogSink, IDisposable
 
     public override void Write(LogLevel level, string selector, string message)
     {
+        message = Secrets.Redact(message);
         var line = _json ? FormatJson(level, selector, message) : FormatText(level, selector, message);
         lock (_gate)
         {

@@ -1,8 +1,13 @@
 using System.Text;
+using Shipper.Config;
 
 namespace Shipper.Logging;
 
-/// <summary>A log file that rotates by size: name, name.1 … name.(keep-1), oldest dropped.</summary>
+/// <summary>
+/// A log file that rotates by size: name, name.1 … name.(keep-1), oldest dropped. Files are 0600 (libbeat's
+/// <c>logging.files.permissions</c> default) and opened through <see cref="PrivateFile"/>: a link planted in
+/// their place is refused, never appended to; rotation renames and deletes names, never what a link points to.
+/// </summary>
 public sealed class RotatingFile : IDisposable
 {
     private readonly string _path;
@@ -12,7 +17,7 @@ public sealed class RotatingFile : IDisposable
 
     public RotatingFile(string directory, string name, long maxBytes, int keep)
     {
-        Directory.CreateDirectory(directory);
+        Directory.CreateDirectory(directory, PrivateDirectory.OwnerOnly);
         _path = Path.Combine(directory, name);
         _maxBytes = maxBytes;
         _keep = keep;
@@ -35,12 +40,7 @@ public sealed class RotatingFile : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    private FileStream Open()
-    {
-        var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-        File.SetUnixFileMode(_path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return stream;
-    }
+    private FileStream Open() => PrivateFile.OpenForAppend(_path);
 
     private void Rotate()
     {
@@ -48,13 +48,13 @@ public sealed class RotatingFile : IDisposable
         File.Delete($"{_path}.{_keep - 1}");
         for (var i = _keep - 2; i >= 1; i--)
         {
-            if (File.Exists($"{_path}.{i}"))
+            if (File.Exists($"{_path}.{i}") || new FileInfo($"{_path}.{i}").LinkTarget is not null)
             {
-                File.Move($"{_path}.{i}", $"{_path}.{i + 1}");
+                File.Move($"{_path}.{i}", $"{_path}.{i + 1}", overwrite: true);
             }
         }
 
-        File.Move(_path, _path + ".1");
+        File.Move(_path, _path + ".1", overwrite: true);
         _stream = Open();
     }
 }

@@ -21,16 +21,18 @@ public static class WatcherCommand
 
     public static int Run(ShipperSettings settings, WatchdogSettings watchdog, CliOptions options, IReadOnlyList<string> args, TextWriter stderr)
     {
-        var check = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false }, BuiltInDatasets.Create());
+        var check = ShipperWorker.Build(settings, new WorkerOptions { ForRun = false, StrictPerms = options.StrictPerms }, BuiltInDatasets.Create());
         check.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
         using var log = OpenLog(settings, options, stderr);
+        var secrets = log.Secrets;
         var watcher = new Watcher(watchdog, WorkerCommand.ForThisProcess(args), new Logger(log, "watchdog"), TimeProvider.System, line =>
         {
-            // The worker's own lines, passed through as they are.
+            // The worker's own lines, passed through as they are (redacted again: a worker that crashed
+            // before its log writer existed may have printed anything).
             lock (stderr)
             {
-                stderr.WriteLine(line);
+                stderr.WriteLine(secrets.Redact(line));
                 stderr.Flush();
             }
         }, settings.ShutdownTimeout);
@@ -48,9 +50,11 @@ public static class WatcherCommand
         selectors.AddRange(options.DebugSelectors);
         var toStderr = options.LogToStderr || logging.ToStderr;
         RotatingFile? file = null;
+        var warnings = new List<string>();
         if (!toStderr && logging.ToFiles)
         {
             var directory = logging.FilesPath ?? settings.Paths.Logs;
+            PrivateDirectory.Prepare(directory, logging.FilesPath is null ? "path.logs" : "logging.files.path", options.StrictPerms, create: true, warnings);
             try
             {
                 file = new RotatingFile(directory, logging.FilesName + "-watcher", logging.RotateEveryBytes, logging.KeepFiles);
@@ -61,6 +65,12 @@ public static class WatcherCommand
             }
         }
 
-        return new LogWriter(logging.Level, selectors, logging.Json, toStderr ? stderr : null, file, TimeProvider.System, prefix: "watcher");
+        var writer = new LogWriter(logging.Level, selectors, logging.Json, toStderr ? stderr : null, file, TimeProvider.System, prefix: "watcher", secrets: ConfiguredSecrets.From(settings.Root));
+        foreach (var warning in warnings)
+        {
+            new Logger(writer, "watchdog").Warn(warning);
+        }
+
+        return writer;
     }
 }

@@ -1,23 +1,31 @@
 using System.Buffers;
 using System.Text.Json;
+using Shipper.Config;
 using Shipper.Module.Logging;
 
 namespace Shipper.Worker;
 
 /// <summary>
 /// <c>path.data/meta.json</c>: holds the agent id so it survives restarts, as beats' meta.json does.
-/// A corrupt or unreadable file is replaced (and said so) rather than stopping the shipper.
+/// A corrupt or unreadable file is replaced (and said so) rather than stopping the shipper. Read and written
+/// through <see cref="PrivateFile"/>: a link or a device in its place is reported and replaced, never
+/// followed; the read stops at <see cref="MaxBytes"/>; the file is 0600.
 /// </summary>
 public static class AgentMetaFile
 {
+    public const string Name = "meta.json";
+
+    /// <summary>Ours is under 100 bytes; anything near this is not ours.</summary>
+    public const int MaxBytes = 64 * 1024;
+
     public static string LoadOrCreateId(string dataPath, Logger log, TimeProvider time)
     {
-        var path = Path.Combine(dataPath, "meta.json");
+        var path = Path.Combine(dataPath, Name);
         try
         {
-            if (File.Exists(path))
+            if (PrivateFile.ReadBounded(path, MaxBytes) is { } content)
             {
-                var reader = new Utf8JsonReader(File.ReadAllBytes(path));
+                var reader = new Utf8JsonReader(content);
                 while (reader.Read())
                 {
                     if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("uuid"u8) && reader.Read()
@@ -38,7 +46,7 @@ public static class AgentMetaFile
         var id = Guid.NewGuid().ToString();
         try
         {
-            Directory.CreateDirectory(dataPath);
+            Directory.CreateDirectory(dataPath, PrivateDirectory.OwnerOnly);
             var buffer = new ArrayBufferWriter<byte>();
             using (var writer = new Utf8JsonWriter(buffer))
             {
@@ -48,9 +56,7 @@ public static class AgentMetaFile
                 writer.WriteEndObject();
             }
 
-            var temp = path + ".new";
-            File.WriteAllBytes(temp, buffer.WrittenSpan.ToArray());
-            File.Move(temp, path, overwrite: true);
+            PrivateFile.Replace(path, buffer.WrittenSpan);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -70,6 +70,16 @@ public sealed class ShipperWorker : IAsyncDisposable
     {
         LogWriter? logWriter = null;
         LogSink sink;
+        var secrets = ConfiguredSecrets.From(settings.Root);
+
+        // Before anything is opened in them; test config and the watcher's check only look, the worker creates.
+        var directoryWarnings = new List<string>();
+        PrivateDirectory.Prepare(settings.Paths.Data, "path.data", options.StrictPerms, create: options.ForRun, directoryWarnings);
+        if (options.LogSink is null && !(options.LogToStderr || settings.Logging.ToStderr) && settings.Logging.ToFiles)
+        {
+            PrivateDirectory.Prepare(settings.Logging.FilesPath ?? settings.Paths.Logs, settings.Logging.FilesPath is null ? "path.logs" : "logging.files.path", options.StrictPerms, create: options.ForRun, directoryWarnings);
+        }
+
         if (options.LogSink is not null)
         {
             sink = options.LogSink;
@@ -96,7 +106,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                 }
             }
 
-            logWriter = new LogWriter(settings.Logging.Level, selectors, settings.Logging.Json, toStderr ? options.Stderr : null, file, options.Time);
+            logWriter = new LogWriter(settings.Logging.Level, selectors, settings.Logging.Json, toStderr ? options.Stderr : null, file, options.Time, secrets: secrets);
             sink = logWriter;
         }
 
@@ -113,6 +123,7 @@ public sealed class ShipperWorker : IAsyncDisposable
 
         var datasets = new List<IDataset>();
         var warnings = new List<string>(settings.Ignored);
+        warnings.AddRange(directoryWarnings);
         foreach (var entry in settings.Modules)
         {
             if (!entry.Enabled)
@@ -131,6 +142,8 @@ public sealed class ShipperWorker : IAsyncDisposable
                     Time = options.Time,
                     HostId = host.Id,
                     DataPath = settings.Paths.Data,
+                    Secrets = secrets,
+                    ShipperPids = ShipperPids(),
                     ShutdownTimeout = settings.ShutdownTimeout,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
@@ -195,6 +208,10 @@ public sealed class ShipperWorker : IAsyncDisposable
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }
     }
+
+    /// <summary>This process and, in a watched worker, the watcher: their command lines may hold <c>-E</c> secrets.</summary>
+    private static int[] ShipperPids() =>
+        Watchdog.WorkerWatchdog.WatcherPid is { } watcher ? [Environment.ProcessId, watcher] : [Environment.ProcessId];
 
     private static void MarkAllConsumed(ConfigSection section)
     {

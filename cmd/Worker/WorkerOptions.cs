@@ -19,6 +19,11 @@ public sealed class WorkerOptions
     /// <summary>False for <c>test config</c>: nothing is written to path.data or the log files.</summary>
     public bool ForRun { get; init; } = true;
 
+    /// <summary>
+    /// <c>--strict.perms</c>: refuse a path.data or path.logs that others can write in (else only warn).
+    /// </summary>
+    public bool StrictPerms { get; init; } = true;
+
     /// <summary>Overrides the log sink (tests).</summary>
     public LogSink? LogSink { get; init; }
 }

@@ -28,6 +28,12 @@ public sealed class DatasetContext
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The shipper's own processes (this one and the watcher that started it), by pid.</summary>
+    public IReadOnlyList<int> ShipperPids { get; init; } = Array.Empty<int>();
+
+    /// <summary>Takes secrets out of the shipper's own command lines (<c>-E output.elasticsearch.password=…</c>) in documents.</summary>
+    public SecretRedactor Secrets { get; init; } = SecretRedactor.None;
+
     /// <summary>
     /// Things a dataset accepts but cannot fully honour here (an algorithm this platform lacks, say); the host
     /// prints them in <c>test config</c> and logs them at start.

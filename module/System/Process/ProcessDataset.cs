@@ -95,7 +95,9 @@ public sealed class ProcessDataset : IDataset
         var mapper = new ProcessDocumentMapper(
             _context.HostId,
             StartTimeClock.FromProcStat(BootClock.Shared.ClockTicksPerSecond),
-            new UserDirectory(_context.Time, PasswdPath, GroupPath));
+            new UserDirectory(_context.Time, PasswdPath, GroupPath),
+            _context.Secrets,
+            _context.ShipperPids);
         var stage = new EnrichmentStage(reports.Reader, mapper, Hashes, reporter, _context.Time, _metrics, _context.Metrics);
         _tracker = tracker;
         _stage = stage;

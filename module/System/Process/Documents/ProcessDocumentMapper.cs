@@ -1,3 +1,4 @@
+using Shipper.Module.Logging;
 using Shipper.Module.System.Process.Tracking;
 using Shipper.Module.System.Process.Users;
 
@@ -6,6 +7,8 @@ namespace Shipper.Module.System.Process.Documents;
 /// <summary>
 /// Turns a tracker report into a document: start time and entity ids, user and group names, capability names,
 /// terminal, parent details. (/proc read failures are counted by kind where they happen, in the reader.)
+/// The shipper's own processes get secrets on their command line (<c>-E output.elasticsearch.password=…</c>)
+/// redacted, as <c>export config</c> shows them; every other process's arguments are written exactly.
 /// Not thread-safe: one mapper per document stage.
 /// </summary>
 public sealed class ProcessDocumentMapper
@@ -14,13 +17,19 @@ public sealed class ProcessDocumentMapper
     private readonly StartTimeClock _clock;
     private readonly UserDirectory _users;
     private readonly CapabilityNames _capabilities = new();
+    private readonly SecretRedactor _secrets;
+    private readonly int[] _shipperPids;
 
     /// <param name="hostId">The host id entity ids derive from; without one, no entity ids are written (as Auditbeat).</param>
-    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users)
+    /// <param name="secrets">Redacts the command lines of <paramref name="shipperPids"/>.</param>
+    /// <param name="shipperPids">The shipper's own processes (the worker and its watcher).</param>
+    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users, SecretRedactor? secrets = null, IReadOnlyList<int>? shipperPids = null)
     {
         _entityId = string.IsNullOrEmpty(hostId) ? null : new EntityId(hostId);
         _clock = clock;
         _users = users;
+        _secrets = secrets ?? SecretRedactor.None;
+        _shipperPids = shipperPids is null ? Array.Empty<int>() : [.. shipperPids];
     }
 
     public ProcessDocument Map(ProcessReport report)
@@ -38,7 +47,7 @@ public sealed class ProcessDocumentMapper
             Pid = facts.Pid,
             Observations = report.Observations,
             Name = facts.Name,
-            Args = facts.Args,
+            Args = ArgsOf(facts.Pid, facts.Args),
             Executable = facts.Executable,
             WorkingDirectory = facts.WorkingDirectory,
             Start = start,
@@ -52,7 +61,7 @@ public sealed class ProcessDocumentMapper
             ParentPid = facts.ParentPid,
             ParentName = parent?.Name,
             ParentExecutable = parent?.Executable,
-            ParentArgs = parent?.Args,
+            ParentArgs = parent is null ? null : ArgsOf(parent.Pid, parent.Args),
             ParentEntityId = parentStart is { } ps && parent is not null ? _entityId?.Compute(parent.Pid, ps) : null,
             GroupLeaderPid = facts.StatKnown ? facts.ProcessGroupId : 0,
             SessionLeaderPid = facts.StatKnown ? facts.SessionId : 0,
@@ -72,6 +81,24 @@ public sealed class ProcessDocumentMapper
         }
 
         return document;
+    }
+
+    private string[]? ArgsOf(int pid, string[]? args)
+    {
+        if (args is null)
+        {
+            return null;
+        }
+
+        foreach (var own in _shipperPids)
+        {
+            if (own == pid)
+            {
+                return _secrets.RedactArguments(args);
+            }
+        }
+
+        return args;
     }
 
     private static long ToUnixNanoseconds(DateTime time) => (time.ToUniversalTime() - DateTime.UnixEpoch).Ticks * 100;

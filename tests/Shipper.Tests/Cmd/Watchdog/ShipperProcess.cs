@@ -14,13 +14,17 @@ public sealed partial class ShipperProcess : IDisposable
 {
     private readonly Process _process;
 
-    private ShipperProcess(Process process, CapturedLog log)
+    private ShipperProcess(Process process, CapturedLog log, CapturedLog documents)
     {
         _process = process;
         Log = log;
+        Documents = documents;
     }
 
     public CapturedLog Log { get; }
+
+    /// <summary>Standard output: one NDJSON document a line with the console output.</summary>
+    public CapturedLog Documents { get; }
 
     public int Pid => _process.Id;
 
@@ -67,11 +71,18 @@ public sealed partial class ShipperProcess : IDisposable
                 log.Add(e.Data);
             }
         };
-        process.OutputDataReceived += (_, _) => { };
+        var documents = new CapturedLog();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                documents.Add(e.Data);
+            }
+        };
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        return new ShipperProcess(process, log);
+        return new ShipperProcess(process, log, documents);
     }
 
     public bool WaitForExit(TimeSpan timeout)
