@@ -132,6 +132,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     HostId = host.Id,
                     DataPath = settings.Paths.Data,
                     ShutdownTimeout = settings.ShutdownTimeout,
+                    Progress = options.Progress,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
                 warnings.AddRange(context.Warnings);

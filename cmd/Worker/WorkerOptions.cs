@@ -1,4 +1,5 @@
 using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
 
 namespace Shipper.Worker;
 
@@ -18,6 +19,9 @@ public sealed class WorkerOptions
 
     /// <summary>False for <c>test config</c>: nothing is written to path.data or the log files.</summary>
     public bool ForRun { get; init; } = true;
+
+    /// <summary>What the watchdog heartbeat reports on; the datasets register their loops in it.</summary>
+    public WorkerProgress Progress { get; init; } = new();
 
     /// <summary>Overrides the log sink (tests).</summary>
     public LogSink? LogSink { get; init; }
