@@ -51,8 +51,9 @@ public sealed class NetlinkSourceMetrics
 
     /// <summary>
     /// Proc connector numbers between the last the replaced worker reported to the watcher and the first this
-    /// worker read, per CPU (<see cref="SequencePositions"/>). An upper bound: it includes event types nobody
-    /// subscribed to and, with two sockets, some the old worker did read.
+    /// worker read, per CPU (<see cref="SequencePositions"/>). Of what the kernel numbered it counts more, never
+    /// less: event types nobody subscribed to, and with two sockets some the old worker did read. Events sent
+    /// while no socket at all was subscribed are never numbered, so not counted.
     /// </summary>
     public Counter LostBetweenWorkers { get; }
 

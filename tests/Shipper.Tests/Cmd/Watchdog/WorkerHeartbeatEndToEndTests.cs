@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Shipper.Tests.Support;
 using Xunit.Abstractions;
@@ -14,6 +13,7 @@ namespace Shipper.Tests.Cmd.Watchdog;
 /// </summary>
 public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
 {
+    private const int SIGUSR1 = 10;
     private const int SIGTERM = 15;
     private const int SIGCONT = 18;
     private const int SIGSTOP = 19;
@@ -36,8 +36,7 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
                 datasets: [process]
             output.console:
               enabled: true
-            logging.metrics.enabled: true
-            logging.metrics.period: 1s
+            logging.metrics.enabled: false
             watchdog:
               interval: 200ms
               delay: 10s
@@ -72,13 +71,11 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
         Assert.NotEqual(first, second);
 
         // The replacement knows: watchdog.kills_hung in its metrics, the reason too.
-        shipper.Log.WaitFor("Non-zero metrics in the last", Patience, skip: shipper.Log.Lines.Count(l => l.Contains("Non-zero metrics in the last")));
+        var metrics = MetricsOf(shipper, second);
+        Assert.Equal(1, Metric(metrics, "watchdog.kills_hung"));
+        Assert.Equal(1, Metric(metrics, "watchdog.worker_restarts"));
+        Assert.Contains("watchdog.last_kill_reason=\"hung: last heartbeat", metrics);
         AssertStopsCleanly(shipper);
-        var totals = Totals(shipper);
-        _output.WriteLine($"replacement's totals: {totals.GetProperty("watchdog")}");
-        Assert.Equal(1, Metric(totals, "watchdog", "kills_hung"));
-        Assert.Equal(1, Metric(totals, "watchdog", "worker_restarts"));
-        Assert.StartsWith("hung: last heartbeat", totals.GetProperty("watchdog").GetProperty("last_kill_reason").GetString());
     }
 
     [Fact]
@@ -110,52 +107,47 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
         Thread.Sleep(500); // a heartbeat with this worker's own positions
 
         Assert.Equal(0, LibCForTests.Kill(first, SIGSTOP));
+        var stopped = Stopwatch.StartNew();
         const int processes = 300;
-        for (var i = 0; i < processes; i++)
+        using (var loop = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"i=0; while [ $i -lt {processes} ]; do /bin/true; i=$((i+1)); done"]) { UseShellExecute = false })!)
         {
-            using var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
-            child.WaitForExit();
+            loop.WaitForExit();
         }
 
+        // Every process ran while the stopped worker was still subscribed: once it is killed and until its
+        // successor subscribes, no socket listens and the kernel numbers nothing.
+        Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(8), $"the {processes} processes took {stopped.Elapsed.TotalSeconds:0.0}s, too close to heartbeat_timeout 10s");
         Assert.DoesNotContain("stopped making progress", shipper.Log.Text);
         shipper.Log.WaitFor($"worker ({first}) stopped making progress", Patience);
-        shipper.WaitForWorker(1, Patience);
+        var second = shipper.WaitForWorker(1, Patience);
 
         // Each process is a fork, an exec and an exit the stopped worker never read: at least 3 numbers per
         // process are missing between the last position it reported and the first its successor sees (more
         // when other processes ran meanwhile).
         shipper.Log.WaitFor("process: netlink proc connector open", Patience, skip: 1);
-        Thread.Sleep(1000); // every CPU has spoken by now (the receive timeout is 50 ms, the kernel numbers its own events too)
-        AssertStopsCleanly(shipper);
-        var totals = Totals(shipper);
-        var between = Metric(totals, "process", "netlink", "lost_between_workers");
-        var lost = Metric(totals, "process", "lost");
+        Thread.Sleep(1000); // every CPU has spoken by now (the processes of the host and of this test)
+        var metrics = MetricsOf(shipper, second);
+        var between = Metric(metrics, "process.netlink.lost_between_workers");
+        var lost = Metric(metrics, "process.lost");
         _output.WriteLine($"{processes} processes while stopped: process.lost {lost}, process.netlink.lost_between_workers {between}");
         Assert.True(between >= 3 * processes, $"lost_between_workers {between} < {3 * processes}");
         Assert.True(lost >= between, $"process.lost {lost} does not include lost_between_workers {between}");
+        AssertStopsCleanly(shipper);
     }
 
-    /// <summary>The last worker's "Total metrics" line, logged as it stops.</summary>
-    private static JsonElement Totals(ShipperProcess shipper)
+    /// <summary>The worker's metrics from its SIGUSR1 diagnostic snapshot (<c>metrics: name=value …</c>).</summary>
+    private static string MetricsOf(ShipperProcess shipper, int worker)
     {
-        var line = shipper.Log.Lines.Last(l => l.Contains("Total metrics: {", StringComparison.Ordinal));
-        return Parse(line);
+        shipper.Log.WaitFor("starting: 1 dataset(s)", Patience, skip: shipper.WorkerPids().IndexOf(worker));
+        var before = shipper.Log.Lines.Count(l => l.Contains("diagnostics: metrics:", StringComparison.Ordinal));
+        Assert.Equal(0, LibCForTests.Kill(worker, SIGUSR1));
+        return shipper.Log.WaitFor("diagnostics: metrics:", Patience, skip: before);
     }
 
-    private static JsonElement Parse(string line) => JsonDocument.Parse(line[line.IndexOf('{')..]).RootElement.Clone();
-
-    private static long Metric(JsonElement metrics, params string[] path)
+    private static long Metric(string metrics, string name)
     {
-        var node = metrics;
-        foreach (var part in path)
-        {
-            if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty(part, out node))
-            {
-                return 0;
-            }
-        }
-
-        return node.ValueKind == JsonValueKind.Number ? node.GetInt64() : 0;
+        var match = Regex.Match(metrics, " " + Regex.Escape(name) + @"=(\d+)");
+        return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
 
     private static void AssertStopsCleanly(ShipperProcess shipper)
