@@ -109,4 +109,44 @@ public static class CliParser
 
         return options;
     }
+
+    /// <summary>
+    /// The arguments without their <c>-E</c> overrides (<c>-E v</c>, <c>--E v</c>, <c>--E=v</c>), for the worker's
+    /// command line: the watcher hands the overrides over the worker's link instead, as they may hold passwords
+    /// that argv would show to every user of the host. Call only on arguments <see cref="Parse"/> accepted.
+    /// </summary>
+    public static List<string> WithoutOverrides(IReadOnlyList<string> args)
+    {
+        var kept = new List<string>(args.Count);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg is "-E" or "--E")
+            {
+                i++; // and its value
+                continue;
+            }
+
+            if (arg.StartsWith("--E=", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            kept.Add(arg);
+            if (TakesValue(arg))
+            {
+                // A flag's value that happens to read "-E" is a value, not an override.
+                if (i + 1 < args.Count)
+                {
+                    kept.Add(args[++i]);
+                }
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>The flags of <see cref="Parse"/> whose value is the next argument when not written inline.</summary>
+    private static bool TakesValue(string arg) =>
+        arg is "-c" or "--c" or "-d" or "--d" or "--path.home" or "--path.config" or "--path.data" or "--path.logs";
 }

@@ -4,6 +4,7 @@ using Shipper.Events;
 using Shipper.IndexManagement;
 using Shipper.Outputs.Elasticsearch;
 using Shipper.Module.Config;
+using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Watchdog;
 using Shipper.Worker;
@@ -193,8 +194,27 @@ public static class CommandLine
 
     private static int RunShipper(CliOptions options, IReadOnlyList<string> args, TextWriter stderr, Stream documentStream)
     {
+        // A watched worker gets its -E overrides over its link to the watcher, not in argv (they may hold passwords).
+        WatcherLink? link;
+        try
+        {
+            link = WorkerWatchdog.IsWorkerProcess ? WatcherLink.FromEnvironment(Environment.GetEnvironmentVariable) : null;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"Exiting: worker cannot start: {e.Message}");
+            return ExitRuntimeFailure;
+        }
+
+        using var ownedLink = link;
+        if (link is not null)
+        {
+            options.Overrides.AddRange(link.Handover.Overrides);
+        }
+
         var settings = LoadSettings(options);
         var watchdog = settings.Watchdog;
+        var progress = new WorkerProgress { InheritedPositions = link?.Handover.Positions ?? "" };
         if (WatcherCommand.ShouldWatch(watchdog, options))
         {
             return WatcherCommand.Run(settings, watchdog, options, args, stderr);
@@ -207,6 +227,7 @@ public static class CommandLine
             StrictPerms = options.StrictPerms,
             Stdout = documentStream,
             Stderr = stderr,
+            Progress = progress,
         }, BuiltInDatasets.Create());
 
         using var stop = new CancellationTokenSource();
@@ -215,7 +236,7 @@ public static class CommandLine
         {
             requestedExit ??= code;
             stop.Cancel();
-        }, worker.Pipeline, () => DatasetDiagnostics(worker));
+        }, worker.Pipeline, () => DatasetDiagnostics(worker), link: link, progress: progress);
         void OnStop(PosixSignalContext context)
         {
             context.Cancel = true; // drain instead of dying

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Shipper.Watchdog;
 
-/// <summary>The few libc calls the host needs that .NET does not expose (signals other than SIGKILL, prctl, getppid, syncing a directory).</summary>
+/// <summary>The few libc calls the host needs that .NET does not expose (signals other than SIGKILL, prctl, getppid, syncing a directory, an inheritable socket pair).</summary>
 internal static partial class LibC
 {
     // Linux signal numbers (the same on x86-64 and arm64).
@@ -36,6 +36,19 @@ internal static partial class LibC
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    // socketpair(2) and fcntl(2) for the watcher's link to its worker; the same values on x86-64 and arm64.
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int F_SETFD = 2;
+    public const int FD_CLOEXEC = 1;
+
+    [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    public static unsafe partial int SocketPair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Open(string path, int flags);

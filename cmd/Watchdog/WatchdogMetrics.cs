@@ -13,6 +13,7 @@ public sealed class WatchdogMetrics
         WorkerRestarts = registry.Counter("watchdog.worker_restarts");
         KillsMemory = registry.Counter("watchdog.kills_memory");
         KillsCpu = registry.Counter("watchdog.kills_cpu");
+        KillsHung = registry.Counter("watchdog.kills_hung");
         Stalls = registry.Counter("watchdog.stalls");
         LastKillReason = registry.Text("watchdog.last_kill_reason");
     }
@@ -22,6 +23,9 @@ public sealed class WatchdogMetrics
     public Counter KillsMemory { get; }
 
     public Counter KillsCpu { get; }
+
+    /// <summary>Workers the watcher killed because their heartbeat stopped (watchdog.heartbeat_timeout).</summary>
+    public Counter KillsHung { get; }
 
     public Counter Stalls { get; }
 
@@ -33,6 +37,7 @@ public sealed class WatchdogMetrics
         metrics.WorkerRestarts.Add(inherited.WorkerRestarts);
         metrics.KillsMemory.Add(inherited.KillsMemory);
         metrics.KillsCpu.Add(inherited.KillsCpu);
+        metrics.KillsHung.Add(inherited.KillsHung);
         metrics.Stalls.Add(inherited.Stalls);
         if (inherited.LastKillReason.Length > 0)
         {

@@ -43,6 +43,16 @@ public sealed record WatchdogSettings
     /// <summary>Whether a publisher stall makes the worker exit so the watcher starts a fresh one.</summary>
     public bool PublisherStallExit { get; init; }
 
+    /// <summary>
+    /// A worker that sends no heartbeat for this long (stopped, deadlocked, its netlink reader stuck) is killed
+    /// and replaced; <see cref="TimeSpan.Zero"/> turns the check off. At least twice <see cref="Interval"/>, as
+    /// the watcher looks once per interval.
+    /// </summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the worker sends its heartbeat: a quarter of the timeout, at most once per interval.</summary>
+    public TimeSpan HeartbeatPeriod => HeartbeatTimeout / 4 < Interval ? HeartbeatTimeout / 4 : Interval;
+
     /// <summary>False for level -1: no watcher process, the worker runs in the shipper's own process.</summary>
     public bool Enabled => Level != WatchdogLevel.Off;
 
@@ -74,7 +84,7 @@ public sealed record WatchdogSettings
     {
         var level = ParseLevel(watchdog);
         var defaults = ForLevel(level);
-        return defaults with
+        var settings = defaults with
         {
             MemoryLimitBytes = ParseMemoryLimit(watchdog, defaults.MemoryLimitBytes),
             UtilizationLimitPercent = ParsePercent(watchdog, "utilization_limit", defaults.UtilizationLimitPercent),
@@ -86,7 +96,16 @@ public sealed record WatchdogSettings
             Interval = watchdog.Duration("interval", defaults.Interval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1)),
             PublisherStall = watchdog.Duration("publisher_stall", defaults.PublisherStall, TimeSpan.FromMilliseconds(10)),
             PublisherStallExit = watchdog.Bool("publisher_stall_exit", defaults.PublisherStallExit),
+            HeartbeatTimeout = watchdog.Duration("heartbeat_timeout", defaults.HeartbeatTimeout, TimeSpan.Zero, TimeSpan.FromHours(1)),
         };
+
+        if (settings.HeartbeatTimeout > TimeSpan.Zero && settings.HeartbeatTimeout < settings.Interval * 2)
+        {
+            var key = watchdog.Has("heartbeat_timeout") ? "heartbeat_timeout" : "interval";
+            throw watchdog.Error(key, $"heartbeat_timeout {ValueParsers.FormatDuration(settings.HeartbeatTimeout)} must be at least twice watchdog.interval ({ValueParsers.FormatDuration(settings.Interval)}): the watcher looks once per interval (0 turns the heartbeat off)");
+        }
+
+        return settings;
     }
 
     private static WatchdogLevel ParseLevel(ConfigSection watchdog)
@@ -177,5 +196,5 @@ public sealed record WatchdogSettings
         (bytes / (double)MegaByte).ToString(bytes % MegaByte == 0 ? "0" : "0.0", CultureInfo.InvariantCulture) + " MB";
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"level {(int)Level}, memory_limit {MemoryLimitText}, utilization_limit {UtilizationLimitPercent}%, latency_limit {ValueParsers.FormatDuration(LatencyLimit)}, delay {ValueParsers.FormatDuration(Delay)}, interval {ValueParsers.FormatDuration(Interval)}, respawn_limit {RespawnLimit}, respawn_delay {ValueParsers.FormatDuration(RespawnDelay)}, forced_shutdown_delay {ValueParsers.FormatDuration(ForcedShutdownDelay)}");
+        $"level {(int)Level}, memory_limit {MemoryLimitText}, utilization_limit {UtilizationLimitPercent}%, latency_limit {ValueParsers.FormatDuration(LatencyLimit)}, delay {ValueParsers.FormatDuration(Delay)}, interval {ValueParsers.FormatDuration(Interval)}, respawn_limit {RespawnLimit}, respawn_delay {ValueParsers.FormatDuration(RespawnDelay)}, forced_shutdown_delay {ValueParsers.FormatDuration(ForcedShutdownDelay)}, heartbeat_timeout {(HeartbeatTimeout > TimeSpan.Zero ? ValueParsers.FormatDuration(HeartbeatTimeout) : "off")}");
 }

@@ -21,6 +21,9 @@ public sealed class WatchdogState
     /// <summary>Workers that exited because their publisher stalled (<see cref="WorkerExitCodes.PublisherStalled"/>).</summary>
     public long Stalls { get; set; }
 
+    /// <summary>Workers killed because their heartbeat stopped for <c>watchdog.heartbeat_timeout</c>.</summary>
+    public long KillsHung { get; set; }
+
     public string LastKillReason { get; set; } = "";
 
     public WatchdogState Clone() => (WatchdogState)MemberwiseClone();
@@ -28,7 +31,7 @@ public sealed class WatchdogState
     public string Encode()
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"worker_restarts={WorkerRestarts};kills_memory={KillsMemory};kills_cpu={KillsCpu};stalls={Stalls};last_kill_reason=");
+        text.Append(CultureInfo.InvariantCulture, $"worker_restarts={WorkerRestarts};kills_memory={KillsMemory};kills_cpu={KillsCpu};kills_hung={KillsHung};stalls={Stalls};last_kill_reason=");
         text.Append(Uri.EscapeDataString(LastKillReason));
         return text.ToString();
     }
@@ -71,6 +74,9 @@ public sealed class WatchdogState
                     break;
                 case "kills_cpu":
                     state.KillsCpu = number;
+                    break;
+                case "kills_hung":
+                    state.KillsHung = number;
                     break;
                 case "stalls":
                     state.Stalls = number;

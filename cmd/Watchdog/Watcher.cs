@@ -28,6 +28,9 @@ public sealed class Watcher
     private long _startedAt;
     private volatile int _workerPid;
 
+    // The proc connector positions the last worker reported in its heartbeats, for the next one.
+    private string _positions = "";
+
     /// <param name="log">The watcher's own log; name it <c>watcher</c> so its lines stand apart from the forwarded worker's.</param>
     /// <param name="forwardWorkerLine">Where each stderr line of the worker goes; our stderr by default.</param>
     /// <param name="workerDrainTimeout">
@@ -125,6 +128,11 @@ public sealed class Watcher
                     limits.Reset();
                     end = Supervise(worker, limits, stop);
                     worker.DrainOutput(TimeSpan.FromSeconds(1));
+                    if (worker.Link is { Positions.Length: > 0 } link)
+                    {
+                        _positions = link.Positions;
+                    }
+
                     exitCode = worker.HasExited ? worker.ExitCode : -1;
                     _workerPid = 0;
                 }
@@ -184,15 +192,29 @@ public sealed class Watcher
             [WorkerWatchdog.WorkerEnvironmentVariable] = _pid.ToString(CultureInfo.InvariantCulture),
             [WatchdogState.EnvironmentVariable] = encodedState,
         };
+        WorkerLink? link = null;
         try
         {
-            var worker = WorkerProcess.Start(_command, environment, _forwardLine);
+            link = WorkerLink.Open(_time);
+            environment[WorkerLink.EnvironmentVariable] = link.WorkerEnd;
+            var worker = WorkerProcess.Start(_command, environment, _forwardLine, link);
+            link = null; // the worker owns it now
             _workerPid = worker.Pid;
-            _log.Info($"worker ({worker.Pid}) started");
+            var handover = new WorkerHandover(_command.Overrides, _positions);
+            if (!worker.Link!.WorkerStarted(handover, out var error))
+            {
+                _log.Warn($"worker ({worker.Pid}) started but cannot be handed {handover}: {error}");
+            }
+            else
+            {
+                _log.Info($"worker ({worker.Pid}) started; handed {handover} over its link");
+            }
+
             return worker;
         }
         catch (Exception e) when (e is Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
         {
+            link?.Dispose();
             _log.Error($"watcher ({_pid}) cannot start worker `{_command}`: {e.Message}");
             return null;
         }
@@ -241,12 +263,88 @@ public sealed class Watcher
                 }
             }
 
+            if (worker.Link is { } link)
+            {
+                if (link.Positions.Length > 0)
+                {
+                    _positions = link.Positions;
+                }
+
+                if (_settings.HeartbeatTimeout > TimeSpan.Zero)
+                {
+                    // Start-up (config, the first /proc scan) may be slow on a loaded host: until its first
+                    // heartbeat a worker has watchdog.delay, as for the limits, if that is longer.
+                    var never = link.LastHeartbeat is null;
+                    var age = _time.GetElapsedTime(link.LastHeartbeat ?? startedAt);
+                    if (age > (never && _settings.Delay > _settings.HeartbeatTimeout ? _settings.Delay : _settings.HeartbeatTimeout))
+                    {
+                        return KillHung(worker, age, never);
+                    }
+                }
+            }
+
             if (!IsWatcherHealthy(out var problem))
             {
                 _log.Error($"watcher ({_pid}) stopping: {problem}");
                 StopWorker(worker, diagnostics: true, _stopPatience);
                 return WorkerEnd.WatcherUnhealthy;
             }
+        }
+    }
+
+    /// <summary>
+    /// A worker that stopped sending heartbeats gets SIGKILL at once: a stopped process cannot act on SIGTERM (or
+    /// SIGUSR1) until continued, and a deadlocked one would not drain anyway. Counted in watchdog.kills_hung.
+    /// </summary>
+    private WorkerEnd KillHung(WorkerProcess worker, TimeSpan age, bool never)
+    {
+        var seen = never
+            ? $"no heartbeat in the {FormatSpan(age)} since it started, over watchdog.heartbeat_timeout {ValueParsers.FormatDuration(_settings.HeartbeatTimeout)} and watchdog.delay {ValueParsers.FormatDuration(_settings.Delay)}"
+            : $"last heartbeat {FormatSpan(age)} ago, over watchdog.heartbeat_timeout {ValueParsers.FormatDuration(_settings.HeartbeatTimeout)}";
+        var reason = $"hung: {seen} (process state {ProcessState(worker.Pid)})";
+        _log.Warn($"worker ({worker.Pid}) stopped making progress: {reason["hung: ".Length..]}; sending SIGKILL");
+        lock (_state)
+        {
+            _state.KillsHung++;
+            _state.LastKillReason = reason;
+        }
+
+        var started = _time.GetTimestamp();
+        worker.Signal(LibC.SIGKILL);
+        var grace = _settings.ForcedShutdownDelay > TimeSpan.FromSeconds(2) ? _settings.ForcedShutdownDelay : TimeSpan.FromSeconds(2);
+        if (Wait(grace, CancellationToken.None, worker.Exited) != WaitResult.WorkerExited)
+        {
+            _log.Error($"worker ({worker.Pid}) survived SIGKILL for {FormatSpan(grace)}; the watcher exits with code {WatcherExitCodes.Catastrophic} (catastrophic)");
+            return WorkerEnd.SurvivedKill;
+        }
+
+        worker.DrainOutput(TimeSpan.FromSeconds(1));
+        _log.Info($"worker ({worker.Pid}) killed {FormatSpan(_time.GetElapsedTime(started))} after SIGKILL (exit code {(worker.HasExited ? worker.ExitCode : -1)})");
+        return WorkerEnd.StoppedForLimit;
+    }
+
+    /// <summary>The state letter of /proc/&lt;pid&gt;/stat with its meaning (T stopped, D uninterruptible sleep, …), for the log.</summary>
+    private static string ProcessState(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[stat.LastIndexOf(')') + 2];
+            var meaning = state switch
+            {
+                'R' => "running",
+                'S' => "sleeping",
+                'D' => "uninterruptible sleep",
+                'T' => "stopped",
+                't' => "stopped by a tracer",
+                'Z' => "zombie",
+                _ => "other",
+            };
+            return $"{state}, {meaning}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return "unknown";
         }
     }
 

@@ -11,7 +11,7 @@ namespace Shipper.Watchdog;
 /// <summary>
 /// <c>shipper run</c> with the watchdog on: check the whole configuration as <c>test config</c> does (so a
 /// mistake fails at once with exit code 1 instead of as a crashing worker), then supervise a worker that
-/// is this same binary with the same arguments.
+/// is this same binary with the same arguments but the <c>-E</c> overrides, which reach it over its link.
 /// </summary>
 public static class WatcherCommand
 {
@@ -26,7 +26,8 @@ public static class WatcherCommand
 
         using var log = OpenLog(settings, options, stderr);
         var secrets = log.Secrets;
-        var watcher = new Watcher(watchdog, WorkerCommand.ForThisProcess(args), new Logger(log, "watchdog"), TimeProvider.System, line =>
+        var command = WorkerCommand.ForThisProcess(CliParser.WithoutOverrides(args), options.Overrides);
+        var watcher = new Watcher(watchdog, command, new Logger(log, "watchdog"), TimeProvider.System, line =>
         {
             // The worker's own lines, passed through as they are (redacted again: a worker that crashed
             // before its log writer existed may have printed anything).

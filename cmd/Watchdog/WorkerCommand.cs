@@ -1,13 +1,22 @@
 namespace Shipper.Watchdog;
 
-/// <summary>The command line that starts a worker: normally this very binary with the same arguments.</summary>
+/// <summary>
+/// The command line that starts a worker: normally this very binary with the same arguments, except the
+/// <c>-E</c> overrides, which go to the worker over its link (<see cref="WorkerHandover"/>) and never into its argv.
+/// </summary>
 public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Arguments)
 {
+    /// <summary>The <c>-E key=value</c> overrides, in order; never printed (they may hold passwords).</summary>
+    public IReadOnlyList<string> Overrides { get; init; } = Array.Empty<string>();
+
     /// <summary>
     /// This process again. Under the native or apphost binary that is just <see cref="Environment.ProcessPath"/>;
     /// under <c>dotnet shipper.dll</c> the process is the dotnet host, so the entry assembly's path goes first.
     /// </summary>
-    public static WorkerCommand ForThisProcess(IReadOnlyList<string> arguments)
+    public static WorkerCommand ForThisProcess(IReadOnlyList<string> arguments, IReadOnlyList<string>? overrides = null) =>
+        ForThisProcessWith(arguments) with { Overrides = overrides ?? Array.Empty<string>() };
+
+    private static WorkerCommand ForThisProcessWith(IReadOnlyList<string> arguments)
     {
         var processPath = Environment.ProcessPath
             ?? throw new InvalidOperationException("cannot find this process's executable to start the worker (Environment.ProcessPath is unknown)");

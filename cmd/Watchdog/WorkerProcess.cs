@@ -30,11 +30,15 @@ internal sealed class WorkerProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The watcher's end of this worker's link (handover, heartbeats); disposed with the worker.</summary>
+    public WorkerLink? Link { get; private set; }
+
     /// <summary>
     /// Starts the worker. Call this on a thread that lives as long as the worker: the worker's parent-death
     /// signal fires when the thread that forked it ends, not only when the whole watcher process does.
     /// </summary>
-    public static WorkerProcess Start(WorkerCommand command, IReadOnlyDictionary<string, string> environment, Action<string> forwardLine)
+    /// <param name="link">The link the worker inherits (its end's number must be in <paramref name="environment"/>); owned from here on.</param>
+    public static WorkerProcess Start(WorkerCommand command, IReadOnlyDictionary<string, string> environment, Action<string> forwardLine, WorkerLink? link = null)
     {
         var info = new ProcessStartInfo(command.FileName)
         {
@@ -53,7 +57,7 @@ internal sealed class WorkerProcess : IDisposable
             info.Environment[name] = value;
         }
 
-        var worker = new WorkerProcess(new Process { StartInfo = info }, forwardLine);
+        var worker = new WorkerProcess(new Process { StartInfo = info }, forwardLine) { Link = link };
         worker._process.Start();
         worker.Pid = worker._process.Id;
         worker._pidfd = OpenPidfd(worker.Pid);
@@ -93,6 +97,7 @@ internal sealed class WorkerProcess : IDisposable
 
     public void Dispose()
     {
+        Link?.Dispose();
         if (_pidfd >= 0)
         {
             LibC.Close(_pidfd);

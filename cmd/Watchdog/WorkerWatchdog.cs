@@ -39,6 +39,9 @@ public sealed class WorkerWatchdog : IDisposable
 
     public SystemdHeartbeat? Systemd { get; private set; }
 
+    /// <summary>The heartbeat to the watcher, in a watched worker with <c>watchdog.heartbeat_timeout</c> on.</summary>
+    public WorkerHeartbeat? Heartbeat { get; private set; }
+
     /// <summary>
     /// Call early in the worker (or single process), once the metrics registry and publisher exist and
     /// before the modules start.
@@ -47,6 +50,8 @@ public sealed class WorkerWatchdog : IDisposable
     /// <param name="publisher">The publisher's progress, for the stall detector and the diagnostics; null to skip both.</param>
     /// <param name="trackedProcesses">One line per tracked process, for the SIGUSR1 snapshot.</param>
     /// <param name="environment">Reads the process environment (the watcher's marks, systemd's variables); the real one when null.</param>
+    /// <param name="link">The link to the watcher (<see cref="WatcherLink.FromEnvironment"/>); heartbeats go there.</param>
+    /// <param name="progress">The loops and proc connector positions the heartbeat reports on.</param>
     public static WorkerWatchdog Start(
         WatchdogSettings settings,
         Logger log,
@@ -55,7 +60,9 @@ public sealed class WorkerWatchdog : IDisposable
         IPublisherProgress? publisher = null,
         Func<IEnumerable<string>>? trackedProcesses = null,
         TimeProvider? time = null,
-        Func<string, string?>? environment = null)
+        Func<string, string?>? environment = null,
+        WatcherLink? link = null,
+        WorkerProgress? progress = null)
     {
         time ??= TimeProvider.System;
         environment ??= Environment.GetEnvironmentVariable;
@@ -75,6 +82,13 @@ public sealed class WorkerWatchdog : IDisposable
 #if SHIPPER_TEST_HOOKS
             TestHog.StartIfRequested(log, environment(TestHog.EnvironmentVariable));
 #endif
+        }
+
+        if (link is not null && settings.HeartbeatTimeout > TimeSpan.Zero)
+        {
+            watchdog.Heartbeat = new WorkerHeartbeat(link, progress ?? new WorkerProgress(), settings.HeartbeatTimeout, settings.HeartbeatPeriod, log, time);
+            watchdog._owned.Add(watchdog.Heartbeat);
+            watchdog.Heartbeat.Start();
         }
 
         if (publisher is not null)

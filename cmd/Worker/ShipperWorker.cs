@@ -145,6 +145,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     Secrets = secrets,
                     ShipperPids = ShipperPids(),
                     ShutdownTimeout = settings.ShutdownTimeout,
+                    Progress = options.Progress,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
                 warnings.AddRange(context.Warnings);

@@ -1,4 +1,5 @@
 using Shipper.Module.Logging;
+using Shipper.Module.Monitoring;
 
 namespace Shipper.Worker;
 
@@ -23,6 +24,9 @@ public sealed class WorkerOptions
     /// <c>--strict.perms</c>: refuse a path.data or path.logs that others can write in (else only warn).
     /// </summary>
     public bool StrictPerms { get; init; } = true;
+
+    /// <summary>What the watchdog heartbeat reports on; the datasets register their loops in it.</summary>
+    public WorkerProgress Progress { get; init; } = new();
 
     /// <summary>Overrides the log sink (tests).</summary>
     public LogSink? LogSink { get; init; }

@@ -35,6 +35,12 @@ public sealed class DatasetContext
     public SecretRedactor Secrets { get; init; } = SecretRedactor.None;
 
     /// <summary>
+    /// What the worker's watchdog heartbeat reports on: loops that must keep turning, and the process source's
+    /// proc connector positions (see <see cref="WorkerProgress"/>). A fresh, unwatched one unless the host passes its own.
+    /// </summary>
+    public WorkerProgress Progress { get; init; } = new();
+
+    /// <summary>
     /// Things a dataset accepts but cannot fully honour here (an algorithm this platform lacks, say); the host
     /// prints them in <c>test config</c> and logs them at start.
     /// </summary>

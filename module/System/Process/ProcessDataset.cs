@@ -190,7 +190,8 @@ public sealed class ProcessDataset : IDataset
                 FullSampleOnFork = Settings.NetlinkFullForkSample,
             },
             _context.Metrics,
-            _log);
+            _log,
+            _context.Progress);
         return Started(source, cancellationToken);
     }
 

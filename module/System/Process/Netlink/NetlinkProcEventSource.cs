@@ -48,6 +48,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private readonly Logger _logger;
     private readonly ObservationQueue _queue;
     private readonly SequenceTracker _sequences = new();
+    private readonly SequencePositions _positions = new();
+    private readonly WorkerProgress? _progress;
+    private LoopTurns? _turns;
     private readonly ProcReader _reader;
 
     // Proc connector datagrams are ~76 bytes (one message each); 64 KiB leaves room for any future batching.
@@ -90,6 +93,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private long _dropsBaseline;
     private long _socketDrops;
     private long _sequenceGaps;
+    private long _carriedGaps;
     private long _reportedKernelLoss;
     private int _sinceDropCheck;
     private int _consecutiveErrors;
@@ -100,7 +104,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private uint _ackError;
     private uint _controlSequence;
 
-    public NetlinkProcEventSource(NetlinkSourceOptions options, MetricsRegistry metrics, Logger logger)
+    /// <param name="progress">
+    /// In a watched worker: where the reader proves it turns and reports its proc connector positions for the
+    /// heartbeat, and where the positions the previous worker reached come from (see <see cref="SequencePositions"/>).
+    /// </param>
+    public NetlinkProcEventSource(NetlinkSourceOptions options, MetricsRegistry metrics, Logger logger, WorkerProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ReceiveBuffer <= 0)
@@ -115,6 +123,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
         _options = options;
         _logger = logger;
+        _progress = progress;
         Metrics = new NetlinkSourceMetrics(metrics);
         _queue = new ObservationQueue(options.ChannelCapacity);
         _reader = new ProcReader(options.ProcRoot);
@@ -166,6 +175,11 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             throw new InvalidOperationException("the netlink source is already started");
         }
 
+        if (_progress is { InheritedPositions.Length: > 0 } && !_positions.TryInherit(_progress.InheritedPositions, out var positionsError))
+        {
+            _logger.Warn($"process: ignoring the previous worker's proc connector positions from the watcher ({positionsError}): events lost while workers were replaced are not counted");
+        }
+
         _socket = NetlinkSocket.Open();
         bool forced;
         try
@@ -190,6 +204,8 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             throw;
         }
 
+        _turns = _progress?.Register("netlink reader");
+        _progress?.ReportPositionsWith(_positions.Encode);
         _thread = new Thread(ReadLoop) { IsBackground = true, Name = "netlink-reader" };
         _thread.Start();
         _started.Wait(cancellationToken);
@@ -367,6 +383,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             _started.Set();
             while (!_stopping)
             {
+                _turns?.Turn();
                 if (_pauseRequested)
                 {
                     _paused.Set();
@@ -391,12 +408,14 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
                 CatchUp();
             }
 
+            StopReportingProgress();
             _queue.Complete();
         }
         catch (Exception ex)
         {
             // Unexpected (a bug, not bad input): surface it through the queue so the dataset fails loudly.
             _logger.Error($"process: netlink reader stopped: {ex}");
+            StopReportingProgress();
             _queue.Complete(ex);
             _started.Set();
         }
@@ -406,6 +425,15 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             {
                 _reader.Dispose();
             }
+        }
+    }
+
+    /// <summary>The reader ends on purpose: its silence is no longer a hang (its last positions still go to the heartbeat).</summary>
+    private void StopReportingProgress()
+    {
+        if (_turns is not null)
+        {
+            _progress!.Unregister(_turns);
         }
     }
 
@@ -776,6 +804,14 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     {
         Metrics.Messages.Increment();
         var e = message.Event;
+        var carriedGap = _positions.Observe(e.Cpu, message.Sequence, _draining);
+        if (carriedGap > 0)
+        {
+            _carriedGaps += carriedGap;
+            Metrics.LostBetweenWorkers.Add(carriedGap);
+            UpdateKernelLoss();
+        }
+
         if (TracksSequences)
         {
             var gap = _sequences.Observe(e.Cpu, message.Sequence);
@@ -932,11 +968,12 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
     /// <summary>
     /// Socket drops and sequence gaps see the same lost messages twice (a dropped message also leaves a gap),
-    /// so the kernel-side loss is the larger of the two, and only its growth is reported.
+    /// so the kernel-side loss is the larger of the two, and only its growth is reported. The numbers the previous
+    /// worker left unread predate this worker's sockets, so they add to either.
     /// </summary>
     private void UpdateKernelLoss()
     {
-        var known = Math.Max(_socketDrops, _sequenceGaps);
+        var known = Math.Max(_socketDrops, _sequenceGaps) + _carriedGaps;
         var delta = known - _reportedKernelLoss;
         if (delta > 0)
         {

@@ -20,6 +20,7 @@ public sealed class NetlinkSourceMetrics
         Overflows = registry.Counter("process.netlink.overflows");
         SocketDrops = registry.Counter("process.netlink.socket_drops");
         SequenceGaps = registry.Counter("process.netlink.sequence_gaps");
+        LostBetweenWorkers = registry.Counter("process.netlink.lost_between_workers");
         QueueFull = registry.Counter("process.netlink.queue_full");
         ReceiveErrors = registry.Counter("process.netlink.receive_errors");
         GroupChecks = registry.Counter("process.netlink.group_checks");
@@ -29,7 +30,7 @@ public sealed class NetlinkSourceMetrics
         ReusedPidStats = registry.Counter("process.netlink.reused_pid_stats");
     }
 
-    /// <summary>Every kernel event we know we missed (socket drops, sequence gaps, queue full). Cumulative.</summary>
+    /// <summary>Every kernel event we know we missed (socket drops, sequence gaps, numbers left unread by a replaced worker, queue full). Cumulative.</summary>
     public Counter Lost { get; }
 
     public EnrichmentMetrics Enrichment { get; }
@@ -47,6 +48,14 @@ public sealed class NetlinkSourceMetrics
     public Counter SocketDrops { get; }
 
     public Counter SequenceGaps { get; }
+
+    /// <summary>
+    /// Proc connector numbers between the last the replaced worker reported to the watcher and the first this
+    /// worker read, per CPU (<see cref="SequencePositions"/>). Of what the kernel numbered it counts more, never
+    /// less: event types nobody subscribed to, and with two sockets some the old worker did read. Events sent
+    /// while no socket at all was subscribed are never numbered, so not counted.
+    /// </summary>
+    public Counter LostBetweenWorkers { get; }
 
     public Counter QueueFull { get; }
 

@@ -117,6 +117,27 @@ public class WatchdogSettingsTests
     }
 
     [Fact]
+    public void TheHeartbeatTimeoutIsThirtySecondsZeroTurnsItOffAndItMustCoverTwoIntervals()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), WatchdogSettings.Parse(ConfigSection.Empty("watchdog")).HeartbeatTimeout);
+        Assert.Equal(TimeSpan.Zero, WatchdogSettings.Parse(Config.Section("watchdog", ("heartbeat_timeout", "0"))).HeartbeatTimeout);
+        var fast = WatchdogSettings.Parse(Config.Section("watchdog", ("interval", "200ms"), ("heartbeat_timeout", "2s")));
+        Assert.Equal(TimeSpan.FromSeconds(2), fast.HeartbeatTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), fast.HeartbeatPeriod);
+
+        var error = Assert.Throws<ConfigException>(() => WatchdogSettings.Parse(Config.Section("watchdog", ("interval", "3s"), ("heartbeat_timeout", "5s"))));
+        Assert.Equal("watchdog.heartbeat_timeout", error.Path);
+        Assert.Contains("shipper.yml:3:3", error.Message);
+        Assert.Contains("must be at least twice watchdog.interval (3s)", error.Message);
+
+        error = Assert.Throws<ConfigException>(() => WatchdogSettings.Parse(Config.Section("watchdog", ("interval", "1m"))));
+        Assert.Equal("watchdog.interval", error.Path);
+
+        error = Assert.Throws<ConfigException>(() => WatchdogSettings.Parse(Config.Section("watchdog", ("heartbeat_timeout", "soon"))));
+        Assert.Contains("expected a duration", error.Message);
+    }
+
+    [Fact]
     public void EveryKeyIsMarkedKnownAndATypoIsNot()
     {
         var section = Config.Section("watchdog", ("level", "0"), ("memory_limt", "100"), ("interval", "1s"));
