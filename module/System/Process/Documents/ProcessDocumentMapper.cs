@@ -39,6 +39,8 @@ public sealed class ProcessDocumentMapper
             Observations = report.Observations,
             Name = facts.Name,
             Args = facts.Args,
+            ArgsTruncated = facts.ArgsTruncated,
+            ArgsTrueCount = facts.ArgsTrueCount,
             Executable = facts.Executable,
             WorkingDirectory = facts.WorkingDirectory,
             Start = start,
