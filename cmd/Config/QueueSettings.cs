@@ -4,10 +4,18 @@ namespace Shipper.Config;
 
 /// <summary>
 /// <c>queue.mem.*</c>: the publisher's bounded in-memory queue, and how the output workers gather batches (with
-/// <c>queue.disk</c> they gather from the disk queue's read-ahead the same way).
+/// <c>queue.disk</c> they gather from the disk queue's read-ahead the same way). <see cref="Bytes"/> bounds the
+/// memory queue by the estimated size of what it holds (<see cref="Shipper.Module.Registry.IEventBody.EstimatedBytes"/>).
 /// </summary>
-public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan FlushTimeout)
+public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan FlushTimeout, long Bytes = QueueSettings.DefaultBytes)
 {
+    /// <summary>
+    /// 64 MiB: a full queue of documents with huge command lines stays well under the watchdog's default
+    /// memory_limit (200 MB of growth) even with the output's encoding buffers and the garbage collector's slack
+    /// on top. Ordinary documents (about 2 KiB estimated) reach the event bound long before this one.
+    /// </summary>
+    public const long DefaultBytes = 64L * 1024 * 1024;
+
     /// <summary>Batching when the events come from the disk queue: as much as is there, and an idle queue flushes at once.</summary>
     public static QueueSettings ForDiskQueue(DiskQueueSettings disk) => new(disk.ReadAhead, disk.ReadAhead, TimeSpan.FromSeconds(1));
 
@@ -28,6 +36,7 @@ public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan Flus
         }
 
         var timeout = mem.Duration("flush.timeout", TimeSpan.FromSeconds(10), min: TimeSpan.Zero, max: TimeSpan.FromHours(1));
-        return new QueueSettings(events, Math.Max(1, minEvents), timeout);
+        var bytes = mem.Size("bytes", DefaultBytes, min: 64 * 1024, max: 1L << 40);
+        return new QueueSettings(events, Math.Max(1, minEvents), timeout, bytes);
     }
 }

@@ -29,13 +29,17 @@ public sealed class DocumentWriter
     /// <summary>Keys the envelope owns; custom fields under root must not collide with them.</summary>
     public static readonly string[] ReservedKeys = { "@timestamp", "@metadata", "event", "agent", "ecs", "host", "service", "tags", "fields" };
 
+    private static readonly JsonEncodedText TagsKey = JsonEncodedText.Encode("tags");
+
     private readonly byte[] _metadata;
     private readonly (JsonEncodedText Name, byte[] Value)[] _tail;
+    private readonly IReadOnlyList<string> _tags;
 
     public DocumentWriter(AgentInfo agent, HostInfo host, IReadOnlyList<string> tags, ConfigMap? fields, bool fieldsUnderRoot)
     {
         Agent = agent;
         Host = host;
+        _tags = tags;
         _metadata = Encode(w =>
         {
             w.WriteStartObject();
@@ -158,13 +162,43 @@ public sealed class DocumentWriter
 
         evt.Body.WriteFields(writer);
 
+        var ownTags = evt.Body.Tags is { Count: > 0 } t ? t : null;
         foreach (var (name, value) in _tail)
         {
+            if (ownTags is not null && name.Equals(TagsKey))
+            {
+                WriteTags(writer, ownTags);
+                ownTags = null;
+                continue;
+            }
+
             writer.WritePropertyName(name);
             writer.WriteRawValue(value, skipInputValidation: true);
         }
 
+        if (ownTags is not null)
+        {
+            WriteTags(writer, ownTags); // no configured tags: the document's own are all there is
+        }
+
         writer.WriteEndObject();
+    }
+
+    /// <summary>The configured tags, then the document's own (rare: the pre-encoded array serves every other document).</summary>
+    private void WriteTags(Utf8JsonWriter writer, IReadOnlyList<string> ownTags)
+    {
+        writer.WriteStartArray(TagsKey);
+        foreach (var tag in _tags)
+        {
+            writer.WriteStringValue(tag);
+        }
+
+        foreach (var tag in ownTags)
+        {
+            writer.WriteStringValue(tag);
+        }
+
+        writer.WriteEndArray();
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed class EncodedDocument : IEventBody
 
     public long Sequence { get; }
 
+    /// <summary>The encoded bytes and the object around them.</summary>
+    public long EstimatedBytes => 64 + Json.Length;
+
     public void WriteFields(Utf8JsonWriter writer) =>
         throw new InvalidOperationException("an encoded document is written whole by DocumentWriter, never as fields");
 }

@@ -63,6 +63,9 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
         : this(new MemoryQueue(settings, singleReader: workers <= 1), settings, output, batchSize, workers, metrics, log, time)
     {
         metrics.Gauge("pipeline.queue.max_events").Set(settings.Events);
+        metrics.Gauge("pipeline.queue.max_bytes").Set(settings.Bytes);
+        var queue = (MemoryQueue)_queue;
+        metrics.GaugeFunc("pipeline.queue.filled.bytes", () => queue.Bytes);
     }
 
     /// <summary>A publisher on <paramref name="queue"/>; <paramref name="batching"/> says how workers gather batches from it.</summary>

@@ -28,6 +28,14 @@ public sealed class Event
 
     public required IEventBody Body { get; init; }
 
+    /// <summary>
+    /// About how many bytes this event keeps alive while queued: the body's estimate plus the envelope object
+    /// (its strings are shared literals and cost nothing per event).
+    /// </summary>
+    public long EstimatedBytes => EnvelopeBytes + Body.EstimatedBytes;
+
+    private const long EnvelopeBytes = 96;
+
     /// <summary>How many times an output has tried and failed to deliver this event; outputs own it.</summary>
     public int Attempts { get; set; }
 }

@@ -69,7 +69,7 @@ public sealed class ProcessDataset : IDataset
         var source = StartSource(cancellationToken);
         _metrics.Backend.Set(source.Backend);
         SourceStarted?.Invoke(source);
-        using var snapshot = new ProcfsSnapshotSource();
+        using var snapshot = new ProcfsSnapshotSource(maxArgsBytes: Settings.MaxArgsBytes);
         await RunStagesAsync(source, snapshot, reporter, cancellationToken).ConfigureAwait(false);
     }
 
@@ -188,6 +188,7 @@ public sealed class ProcessDataset : IDataset
                 Realtime = Settings.NetlinkRealtime,
                 KernelFilter = Settings.NetlinkKernelFilter,
                 FullSampleOnFork = Settings.NetlinkFullForkSample,
+                MaxArgsBytes = Settings.MaxArgsBytes,
             },
             _context.Metrics,
             _log,
@@ -196,7 +197,7 @@ public sealed class ProcessDataset : IDataset
     }
 
     private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken) =>
-        Started(new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod }, _context.Time, _context.Metrics, _log), cancellationToken);
+        Started(new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod, MaxArgsBytes = Settings.MaxArgsBytes }, _context.Time, _context.Metrics, _log), cancellationToken);
 
     /// <summary>Starts the source; one that fails to start is disposed, so the caller can try another.</summary>
     private static T Started<T>(T source, CancellationToken cancellationToken)

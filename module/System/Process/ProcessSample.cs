@@ -42,6 +42,12 @@ public sealed class ProcessSample
     /// <summary>From <c>cmdline</c>, NUL-separated; invalid UTF-8 kept as U+FFFD. Empty array for a zombie.</summary>
     public string[]? Args { get; set; }
 
+    /// <summary>True when the command line was longer than <c>process.max_args_bytes</c> and <see cref="Args"/> is its beginning.</summary>
+    public bool ArgsTruncated { get; set; }
+
+    /// <summary>With <see cref="ArgsTruncated"/>: how many arguments the process really has, when that could be read.</summary>
+    public int? ArgsTrueCount { get; set; }
+
     public string? Executable { get; set; }
 
     public string? WorkingDirectory { get; set; }

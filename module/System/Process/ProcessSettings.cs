@@ -44,6 +44,9 @@ public sealed class ProcessSettings
     /// <summary><c>process.netlink.fork_sample</c>: <c>full</c> reads all of /proc/&lt;pid&gt; at fork, not only stat.</summary>
     public bool NetlinkFullForkSample { get; init; }
 
+    /// <summary><c>process.max_args_bytes</c>: most bytes of /proc/&lt;pid&gt;/cmdline read and put into <c>process.args</c>.</summary>
+    public int MaxArgsBytes { get; init; } = Procfs.ProcReader.DefaultMaxArgsBytes;
+
     /// <summary><c>process.procfs.period</c>: the poll interval of the procfs backend.</summary>
     public TimeSpan ProcfsPeriod { get; init; } = DefaultProcfsPeriod;
 
@@ -68,6 +71,7 @@ public sealed class ProcessSettings
             NetlinkRealtime = moduleEntry.Bool("process.netlink.realtime", true),
             NetlinkKernelFilter = moduleEntry.Bool("process.netlink.kernel_filter", true),
             NetlinkFullForkSample = moduleEntry.Choice("process.netlink.fork_sample", "stat", "stat", "full") == "full",
+            MaxArgsBytes = (int)moduleEntry.Size("process.max_args_bytes", Procfs.ProcReader.DefaultMaxArgsBytes, min: 1024, max: 16 * 1024 * 1024),
             ProcfsPeriod = moduleEntry.Duration("process.procfs.period", DefaultProcfsPeriod, min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromHours(1)),
         };
     }

@@ -66,6 +66,21 @@ public sealed class ProcessDocument : IEventBody
 
     public string[]? Args { get; init; }
 
+    /// <summary>
+    /// <see cref="Args"/> is the beginning of a command line longer than <c>process.max_args_bytes</c>: the
+    /// document is tagged <see cref="ArgsTruncatedTag"/> and <c>process.args_count</c> is
+    /// <see cref="ArgsTrueCount"/> (left out when unknown, rather than the count of what was kept).
+    /// </summary>
+    public bool ArgsTruncated { get; init; }
+
+    public int? ArgsTrueCount { get; init; }
+
+    public const string ArgsTruncatedTag = "process_args_truncated";
+
+    private static readonly string[] ArgsTruncatedTags = [ArgsTruncatedTag];
+
+    public IReadOnlyList<string>? Tags => ArgsTruncated ? ArgsTruncatedTags : null;
+
     public string? Executable { get; init; }
 
     public string? WorkingDirectory { get; init; }
@@ -135,6 +150,71 @@ public sealed class ProcessDocument : IEventBody
         }
     }
 
+    private long _estimatedBytes;
+
+    /// <summary>
+    /// Counted once, when the publisher first asks (the hash stage has added what it adds by then): every string
+    /// the document holds (name, args, executable, working directory, entity and state ids, parent name,
+    /// executable, args and entity id, user and group names, errors, hash digests) at two bytes a character plus
+    /// 24 for the string object, 8 per array slot, and 512 for the document object itself. Capability names are
+    /// shared by all documents and cost nothing per document. A 1 MiB command line counts about 2 MiB, which is
+    /// what it takes in memory as .NET strings.
+    /// </summary>
+    public long EstimatedBytes
+    {
+        get
+        {
+            if (_estimatedBytes == 0)
+            {
+                _estimatedBytes = CountBytes();
+            }
+
+            return _estimatedBytes;
+        }
+    }
+
+    private long CountBytes()
+    {
+        var bytes = 512 + StringBytes(Name) + StringBytes(Executable) + StringBytes(WorkingDirectory) + StringBytes(StateId)
+            + StringBytes(EntityId) + StringBytes(ParentName) + StringBytes(ParentExecutable) + StringBytes(ParentEntityId)
+            + StringBytes(UserName) + StringBytes(GroupName) + ArrayBytes(Args) + ArrayBytes(ParentArgs);
+        if (Errors is not null)
+        {
+            foreach (var error in Errors)
+            {
+                bytes += 8 + StringBytes(error);
+            }
+        }
+
+        if (Hashes is not null)
+        {
+            foreach (var digest in Hashes)
+            {
+                bytes += 32 + StringBytes(digest.Hex);
+            }
+        }
+
+        return bytes;
+    }
+
+    private static long StringBytes(string? value) => value is null ? 0 : 24 + 2L * value.Length;
+
+    private static long ArrayBytes(string[]? values)
+    {
+        if (values is null)
+        {
+            return 0;
+        }
+
+        long bytes = 24;
+        foreach (var value in values)
+        {
+            bytes += 8 + StringBytes(value);
+        }
+
+        return bytes;
+    }
+
     public void AddError(string error) => (Errors ??= new List<string>(1)).Add(error);
 
     public void AddHash(ExecutableDigest digest) => (Hashes ??= new List<ExecutableDigest>(1)).Add(digest);
@@ -173,7 +253,14 @@ public sealed class ProcessDocument : IEventBody
         if (Args is not null)
         {
             WriteStrings(writer, ArgsKey, Args);
-            writer.WriteNumber(ArgsCountKey, Args.Length);
+            if (!ArgsTruncated)
+            {
+                writer.WriteNumber(ArgsCountKey, Args.Length);
+            }
+            else if (ArgsTrueCount is { } count)
+            {
+                writer.WriteNumber(ArgsCountKey, count);
+            }
         }
 
         WriteOptional(writer, ExecutableKey, Executable);

@@ -48,6 +48,8 @@ public sealed class ProcessDocumentMapper
             Observations = report.Observations,
             Name = facts.Name,
             Args = ArgsOf(facts.Pid, facts.Args),
+            ArgsTruncated = facts.ArgsTruncated,
+            ArgsTrueCount = facts.ArgsTrueCount,
             Executable = facts.Executable,
             WorkingDirectory = facts.WorkingDirectory,
             Start = start,

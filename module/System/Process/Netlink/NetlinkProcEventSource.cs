@@ -126,7 +126,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
         _progress = progress;
         Metrics = new NetlinkSourceMetrics(metrics);
         _queue = new ObservationQueue(options.ChannelCapacity);
-        _reader = new ProcReader(options.ProcRoot);
+        _reader = new ProcReader(options.ProcRoot, options.MaxArgsBytes);
         _groupExits = new ThreadGroupExits(_reader.CountThreads, _reader.IsZombie, Metrics);
         metrics.GaugeFunc("process.netlink.queue", () => _queue.Count);
     }

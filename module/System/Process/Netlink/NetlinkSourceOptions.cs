@@ -1,3 +1,5 @@
+using Shipper.Module.System.Process.Procfs;
+
 namespace Shipper.Module.System.Process.Netlink;
 
 /// <summary>Settings of <see cref="NetlinkProcEventSource"/>; the dataset reads them from <c>process.netlink.*</c>.</summary>
@@ -55,4 +57,7 @@ public sealed record NetlinkSourceOptions
 
     /// <summary>Root of the proc filesystem (tests point it elsewhere).</summary>
     public string ProcRoot { get; init; } = "/proc";
+
+    /// <summary><c>process.max_args_bytes</c>: where command lines are cut.</summary>
+    public int MaxArgsBytes { get; init; } = ProcReader.DefaultMaxArgsBytes;
 }

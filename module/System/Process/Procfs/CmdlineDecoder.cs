@@ -38,4 +38,32 @@ public static class CmdlineDecoder
 
         return args;
     }
+
+    /// <summary>
+    /// A command line cut at a byte limit: the last argument is kept as far as it goes (a script passed with
+    /// <c>sh -c</c> is still worth its first 128 KiB), without a UTF-8 sequence the cut split in two.
+    /// </summary>
+    public static string[] DecodeTruncated(ReadOnlySpan<byte> content)
+    {
+        if (content.IsEmpty || content[^1] == 0)
+        {
+            return Decode(content); // the cut fell between arguments
+        }
+
+        var lead = content.Length - 1;
+        while (lead > 0 && content.Length - lead < 4 && (content[lead] & 0xC0) == 0x80)
+        {
+            lead--;
+        }
+
+        var needed = content[lead] >= 0xF0 ? 4 : content[lead] >= 0xE0 ? 3 : content[lead] >= 0xC0 ? 2 : 1;
+        if (content.Length - lead < needed)
+        {
+            content = content[..lead];
+        }
+
+        // Content that now ends in a NUL ends with a complete argument; Decode would take that NUL for the
+        // last one's terminator, which is right: the argument after it was cut before its first whole character.
+        return Decode(content);
+    }
 }

@@ -14,7 +14,8 @@ namespace Shipper.Module.System.Process.Procfs;
 /// </summary>
 public sealed unsafe class ProcReader : IDisposable
 {
-    public const int DefaultMaxCmdlineBytes = 4 * 1024 * 1024;
+    /// <summary><c>process.max_args_bytes</c>: 128 KiB, more than any ordinary command line, a tenth of a 1 MiB one.</summary>
+    public const int DefaultMaxArgsBytes = 128 * 1024;
 
     /// <summary>Most stat files held open between a fork and its exec (see <see cref="ReadStatOnly"/>).</summary>
     public const int MaxHeldStatFiles = 256;
@@ -24,7 +25,7 @@ public sealed unsafe class ProcReader : IDisposable
 
     private readonly byte[] _pathPrefix;
     private readonly byte[] _path;
-    private readonly int _maxCmdlineBytes;
+    private readonly int _maxArgsBytes;
     private byte[] _buffer;
     private readonly bool _useProcessCalls;
     private readonly Dictionary<int, int> _heldStat = new();
@@ -37,19 +38,22 @@ public sealed unsafe class ProcReader : IDisposable
     private bool _pidfdMountNamespace = true;
 
     /// <param name="procRoot">Normally <c>/proc</c>; tests point it at a fake tree.</param>
-    /// <param name="maxCmdlineBytes">Longer command lines are cut here and flagged in the errors.</param>
+    /// <param name="maxArgsBytes">
+    /// Longer command lines are cut here (<see cref="ProcessSample.ArgsTruncated"/>); no more than one byte beyond it
+    /// is ever read.
+    /// </param>
     /// <param name="processCalls">
     /// Whether to use process_vm_readv, pidfd and capget instead of the <c>cmdline</c>, <c>status</c> and
     /// <c>ns/mnt</c> files. Only ever on for the real <c>/proc</c> (those calls look at real processes, not a
     /// fake tree); tests turn it off to compare both ways.
     /// </param>
-    public ProcReader(string procRoot = "/proc", int maxCmdlineBytes = DefaultMaxCmdlineBytes, bool processCalls = true)
+    public ProcReader(string procRoot = "/proc", int maxArgsBytes = DefaultMaxArgsBytes, bool processCalls = true)
     {
         ProcRoot = procRoot.TrimEnd('/');
         _pathPrefix = Encoding.UTF8.GetBytes(ProcRoot + "/");
         _path = new byte[_pathPrefix.Length + 32];
         _pathPrefix.CopyTo(_path, 0);
-        _maxCmdlineBytes = maxCmdlineBytes;
+        _maxArgsBytes = maxArgsBytes;
         _buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
         _useProcessCalls = processCalls && ProcRoot == "/proc";
     }
@@ -87,12 +91,12 @@ public sealed unsafe class ProcReader : IDisposable
         try
         {
             var gone = 0; // errno once the process is known to be gone: later parts are not even tried
-            if (!ReadStat(sample, ref failures, ref gone, out var argStart, out var argEnd))
+            if (!ReadStat(sample, ref failures, ref gone, out var argArea))
             {
                 return sample;
             }
 
-            ReadCmdline(sample, argStart, argEnd, ref failures, ref gone);
+            ReadCmdline(sample, argArea, ref failures, ref gone);
             ReadExe(sample, ref failures, ref gone);
             ReadCwd(sample, ref failures, ref gone);
             if (!_useProcessCalls || !ReadIdentityFromPidfd(sample, ref failures, ref gone))
@@ -332,9 +336,9 @@ public sealed unsafe class ProcReader : IDisposable
     /// False when the process is gone altogether (then the sample holds one error saying so). The arg area is
     /// (0, 0) when stat could not be read or parsed, or the kernel did not show it.
     /// </summary>
-    private bool ReadStat(ProcessSample sample, ref ProcReadFailures failures, ref int gone, out ulong argStart, out ulong argEnd)
+    private bool ReadStat(ProcessSample sample, ref ProcReadFailures failures, ref int gone, out ArgArea argArea)
     {
-        argStart = argEnd = 0;
+        argArea = default;
         var errno = 0;
         var length = ReadHeldStat(sample.Pid);
         if (length == -2)
@@ -364,57 +368,105 @@ public sealed unsafe class ProcReader : IDisposable
         }
 
         ApplyStat(sample, content, stat);
-        ProcStatParser.TryParseArgArea(content, out argStart, out argEnd);
+        ProcStatParser.TryParseArgArea(content, out argArea.Start, out argArea.End, out argArea.StackStart);
         return true;
     }
 
-    private void ReadCmdline(ProcessSample sample, ulong argStart, ulong argEnd, ref ProcReadFailures failures, ref int gone)
+    /// <summary>Where a process's argument strings are and where its <c>argc</c> is (all 0 when unknown).</summary>
+    private struct ArgArea
     {
-        if (gone == 0 && TryCopyArguments(sample, argStart, argEnd))
+        public ulong Start;
+        public ulong End;
+        public ulong StackStart;
+
+        public readonly ulong Size => End > Start ? End - Start : 0;
+    }
+
+    private void ReadCmdline(ProcessSample sample, ArgArea area, ref ProcReadFailures failures, ref int gone)
+    {
+        if (gone == 0 && TryCopyArguments(sample, area))
         {
             return;
         }
 
+        // One byte beyond the limit says whether there is more, without reading a 1 MiB command line whole.
         var errno = gone;
-        var length = gone != 0 ? -1 : ReadFile(sample.Pid, "cmdline"u8, _maxCmdlineBytes, out errno);
+        var length = gone != 0 ? -1 : ReadFile(sample.Pid, "cmdline"u8, _maxArgsBytes + 1, out errno);
         if (length < 0)
         {
             Fail(sample, ref failures, ref gone, ProcReadFailures.Cmdline, "cmdline", errno);
             return;
         }
 
-        sample.Args = CmdlineDecoder.Decode(_buffer.AsSpan(0, length));
-        if (length >= _maxCmdlineBytes)
+        if (length > _maxArgsBytes)
         {
-            sample.AddError($"{ProcRoot}/{sample.Pid}/cmdline truncated at {_maxCmdlineBytes} bytes");
+            SetTruncatedArgs(sample, _buffer.AsSpan(0, _maxArgsBytes), area);
+            return;
         }
+
+        sample.Args = CmdlineDecoder.Decode(_buffer.AsSpan(0, length));
+    }
+
+    private void SetTruncatedArgs(ProcessSample sample, ReadOnlySpan<byte> kept, ArgArea area)
+    {
+        sample.Args = CmdlineDecoder.DecodeTruncated(kept);
+        sample.ArgsTruncated = true;
+        sample.ArgsTrueCount = ReadArgumentCount(sample.Pid, area, sample.Args.Length);
+    }
+
+    /// <summary>
+    /// The process's <c>argc</c>, read where the kernel put it at exec (the word at <c>startstack</c>), or null
+    /// when it cannot be read or does not fit what is known: at least the arguments already decoded, and at most
+    /// one per byte of the argument area (each ends in a NUL). Read only for cut command lines: counting the
+    /// NULs of the rest instead would mean reading all of it.
+    /// </summary>
+    private int? ReadArgumentCount(int pid, ArgArea area, int decoded)
+    {
+        if (!_useProcessCalls || !_copyArguments || area.StackStart == 0)
+        {
+            return null;
+        }
+
+        ulong argc = 0;
+        var local = new ProcfsSyscalls.IoVec { Base = &argc, Length = sizeof(ulong) };
+        var remote = new ProcfsSyscalls.IoVec { Base = (void*)area.StackStart, Length = sizeof(ulong) };
+        if (ProcfsSyscalls.ProcessVmReadv(pid, &local, 1, &remote, 1, 0) != sizeof(ulong))
+        {
+            return null;
+        }
+
+        return argc >= (ulong)decoded && argc <= area.Size ? (int)argc : null;
     }
 
     /// <summary>
     /// Copies the argument strings out of the process with process_vm_readv: what reading <c>cmdline</c> returns
     /// when the area still ends in NUL (the kernel's own test for "argv not rewritten by setproctitle"), one
-    /// system call instead of three and no /proc entry to create. False (read the file instead) for zombies and
-    /// kernel threads (no area), areas larger than the buffer, rewritten areas, and any refusal.
+    /// system call instead of three and no /proc entry to create. An area larger than the limit is copied up to
+    /// the limit, with its last byte for that test. False (read the file instead) for zombies and kernel threads
+    /// (no area), rewritten areas, and any refusal.
     /// </summary>
-    private bool TryCopyArguments(ProcessSample sample, ulong argStart, ulong argEnd)
+    private bool TryCopyArguments(ProcessSample sample, ArgArea area)
     {
-        if (!_useProcessCalls || !_copyArguments || argEnd <= argStart)
+        if (!_useProcessCalls || !_copyArguments || area.Size == 0)
         {
             return false;
         }
 
-        var size = argEnd - argStart;
-        if (size > (ulong)Math.Min(_buffer.Length, _maxCmdlineBytes))
-        {
-            return false;
-        }
-
+        var size = area.Size;
+        var truncated = size > (ulong)_maxArgsBytes;
+        var kept = truncated ? _maxArgsBytes : (int)size;
+        var expected = truncated ? kept + 1 : kept;
+        EnsureBuffer(expected);
         nint copied;
         fixed (byte* buffer = _buffer)
         {
-            var local = new ProcfsSyscalls.IoVec { Base = buffer, Length = (nint)size };
-            var remote = new ProcfsSyscalls.IoVec { Base = (void*)argStart, Length = (nint)size };
-            copied = ProcfsSyscalls.ProcessVmReadv(sample.Pid, &local, 1, &remote, 1, 0);
+            var local = stackalloc ProcfsSyscalls.IoVec[2];
+            var remote = stackalloc ProcfsSyscalls.IoVec[2];
+            local[0] = new ProcfsSyscalls.IoVec { Base = buffer, Length = kept };
+            remote[0] = new ProcfsSyscalls.IoVec { Base = (void*)area.Start, Length = kept };
+            local[1] = new ProcfsSyscalls.IoVec { Base = buffer + kept, Length = 1 };
+            remote[1] = new ProcfsSyscalls.IoVec { Base = (void*)(area.End - 1), Length = 1 };
+            copied = ProcfsSyscalls.ProcessVmReadv(sample.Pid, local, truncated ? 2u : 1u, remote, truncated ? 2u : 1u, 0);
         }
 
         if (copied < 0)
@@ -429,13 +481,31 @@ public sealed unsafe class ProcReader : IDisposable
             return false;
         }
 
-        if ((ulong)copied != size || _buffer[(int)size - 1] != 0)
+        if (copied != expected || _buffer[expected - 1] != 0)
         {
             return false;
         }
 
-        sample.Args = CmdlineDecoder.Decode(_buffer.AsSpan(0, (int)size));
+        if (truncated)
+        {
+            SetTruncatedArgs(sample, _buffer.AsSpan(0, kept), area);
+        }
+        else
+        {
+            sample.Args = CmdlineDecoder.Decode(_buffer.AsSpan(0, kept));
+        }
+
         return true;
+    }
+
+    /// <summary>Makes <see cref="_buffer"/> hold at least <paramref name="length"/> bytes (its content is not kept).</summary>
+    private void EnsureBuffer(int length)
+    {
+        if (_buffer.Length < length)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(length);
+        }
     }
 
     private void ReadExe(ProcessSample sample, ref ProcReadFailures failures, ref int gone)

@@ -59,22 +59,24 @@ public static class ProcStatParser
     }
 
     /// <summary>
-    /// Fields 48 and 49, <c>arg_start</c> and <c>arg_end</c>: where the process's argv strings live. The kernel
+    /// Fields 48 and 49, <c>arg_start</c> and <c>arg_end</c>: where the process's argv strings live, and field 28,
+    /// <c>startstack</c>: where the stack started at exec, which is where the kernel put <c>argc</c>. The kernel
     /// shows them only to a reader allowed to inspect the process (else 0), and they are 0 for zombies and
     /// kernel threads. False when the line stops short of them.
     /// </summary>
-    public static bool TryParseArgArea(ReadOnlySpan<byte> content, out ulong start, out ulong end)
+    public static bool TryParseArgArea(ReadOnlySpan<byte> content, out ulong start, out ulong end, out ulong stackStart)
     {
-        start = end = 0;
+        start = end = stackStart = 0;
         var close = content.LastIndexOf((byte)')');
         if (close < 0 || close + 2 > content.Length)
         {
             return false;
         }
 
-        // After the comm come fields 3 (state) .. 47 (start_brk), then arg_start and arg_end.
+        // After the comm come fields 3 (state) .. 27, startstack, fields 29 .. 47 (start_brk), then arg_start and arg_end.
         var rest = content[(close + 2)..];
-        return Skip(ref rest, 45) && NextULong(ref rest, out start) && NextULong(ref rest, out end);
+        return Skip(ref rest, 25) && NextULong(ref rest, out stackStart) && Skip(ref rest, 19)
+            && NextULong(ref rest, out start) && NextULong(ref rest, out end);
     }
 
     /// <summary>The comm located by <see cref="TryParse"/>; invalid UTF-8 becomes U+FFFD.</summary>

@@ -49,7 +49,7 @@ public sealed class ProcfsPollingSource : IProcessEventSource
         _logger = logger;
         _clock = clock ?? BootClock.Shared;
         _queue = new ObservationQueue(options.ChannelCapacity);
-        _reader = new ProcReader(options.ProcRoot);
+        _reader = new ProcReader(options.ProcRoot, options.MaxArgsBytes);
         _lost = metrics.Counter("process.lost");
         _polls = metrics.Counter("process.procfs.polls");
         _enrichment = new EnrichmentMetrics(metrics);

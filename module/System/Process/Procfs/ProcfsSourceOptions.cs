@@ -12,4 +12,7 @@ public sealed record ProcfsSourceOptions
     public int ChannelCapacity { get; init; } = 65536;
 
     public string ProcRoot { get; init; } = "/proc";
+
+    /// <summary><c>process.max_args_bytes</c>: where command lines are cut.</summary>
+    public int MaxArgsBytes { get; init; } = ProcReader.DefaultMaxArgsBytes;
 }

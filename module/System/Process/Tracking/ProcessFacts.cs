@@ -47,6 +47,12 @@ public sealed class ProcessFacts
     /// <summary>The command line; null when unknown (unread, or empty because the process was already a zombie).</summary>
     public string[]? Args { get; set; }
 
+    /// <summary><see cref="Args"/> is the beginning of a longer command line (<see cref="ProcessSample.ArgsTruncated"/>).</summary>
+    public bool ArgsTruncated { get; set; }
+
+    /// <summary>With <see cref="ArgsTruncated"/>: the true number of arguments when known.</summary>
+    public int? ArgsTrueCount { get; set; }
+
     public string? Executable { get; set; }
 
     public string? WorkingDirectory { get; set; }
@@ -144,6 +150,8 @@ public sealed class ProcessFacts
         if (args is not null || exec)
         {
             Args = args;
+            ArgsTruncated = args is not null && sample.ArgsTruncated;
+            ArgsTrueCount = ArgsTruncated ? sample.ArgsTrueCount : null;
         }
 
         if (sample.Executable is not null || exec)
@@ -167,6 +175,8 @@ public sealed class ProcessFacts
     {
         Name = null;
         Args = null;
+        ArgsTruncated = false;
+        ArgsTrueCount = null;
         Executable = null;
     }
 
@@ -174,7 +184,13 @@ public sealed class ProcessFacts
     public void InheritFrom(ProcessFacts parent)
     {
         Name ??= parent.Name;
-        Args ??= parent.Args;
+        if (Args is null)
+        {
+            Args = parent.Args;
+            ArgsTruncated = parent.ArgsTruncated;
+            ArgsTrueCount = parent.ArgsTrueCount;
+        }
+
         Executable ??= parent.Executable;
         WorkingDirectory ??= parent.WorkingDirectory;
         Uids ??= parent.Uids;

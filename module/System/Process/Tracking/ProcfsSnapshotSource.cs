@@ -13,10 +13,10 @@ public sealed class ProcfsSnapshotSource : IProcessSnapshotSource, IDisposable
     private readonly ProcReader _reader;
     private readonly List<int> _pids = new(1024);
 
-    public ProcfsSnapshotSource(string procRoot = "/proc")
+    public ProcfsSnapshotSource(string procRoot = "/proc", int maxArgsBytes = ProcReader.DefaultMaxArgsBytes)
     {
         _procRoot = procRoot;
-        _reader = new ProcReader(procRoot);
+        _reader = new ProcReader(procRoot, maxArgsBytes);
     }
 
     /// <summary>Throws <see cref="IOException"/> when /proc cannot be listed: an empty scan would look like every process exited.</summary>

@@ -58,6 +58,16 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void QueueMemBytesIsASizeWithADefaultAndARange()
+    {
+        Assert.Equal(64L * 1024 * 1024, Validate(Minimal).Queue.Bytes);
+        Assert.Equal(8L * 1024 * 1024, Validate(Minimal + "\nqueue.mem.bytes: 8 MiB\n").Queue.Bytes);
+        var error = ExpectError(Minimal + "\nqueue.mem.bytes: 1000\n");
+        Assert.Equal("queue.mem.bytes", error.Path);
+        Assert.Contains("1000", error.Message);
+    }
+
+    [Fact]
     public void DottedAndNestedWritingsOfOneMapMerge()
     {
         var settings = Validate(Minimal + "\nqueue.mem.events: 100\nqueue:\n  mem:\n    flush.timeout: 2s\n");

@@ -102,7 +102,9 @@ public sealed class ShutdownEndToEndTests : IDisposable
         Assert.Equal(lost, Number(totals, "pipeline", "events", "undelivered"));
         Assert.Equal(0, Number(totals, "pipeline", "events", "published"));
         Assert.Equal(0, Number(totals, "pipeline", "events", "active"));
-        Assert.Contains($"shipper stopped; {lost} events could not be delivered", shipper.Log.Text);
+        var stopped = shipper.Log.WaitFor("shipper stopped;", TimeSpan.FromSeconds(1));
+        Assert.Matches(@"shipper stopped; \d+ events lost: ", stopped);
+        Assert.Contains($"pipeline.events.undelivered {lost}", stopped);
     }
 
     private static int ClosedPort()

@@ -243,6 +243,54 @@ public sealed class ProcessDatasetKernelTests
         public override void Write(LogLevel level, string selector, string message) => Lines.Enqueue(message);
     }
 
+    /// <summary>
+    /// <c>process.max_args_bytes</c> against the real kernel and /proc: a process started with a 1.06 MiB command
+    /// line is documented with its first 64 KiB, the tag <c>process_args_truncated</c> after the configured tags,
+    /// and <c>process.args_count</c> 21, the true count, in the document the real writer produces.
+    /// </summary>
+    [KernelFact]
+    public async Task AMoreThanOneMegabyteCommandLineIsDocumentedCutTaggedAndWithItsTrueCount()
+    {
+        await using var run = await DatasetRun.StartAsync("netlink", maxArgsBytes: "64 KiB");
+        var args = new List<string> { "-c", "sleep 30; :", Marker() };
+        for (var i = 0; i < 17; i++)
+        {
+            args.Add(new string((char)('a' + i), 64 * 1024));
+        }
+
+        using var shell = Spawn("/bin/sh", "/", args.ToArray());
+        try
+        {
+            await run.WaitFor(d => Pid(d) == shell.Id && d.GetProperty("process").TryGetProperty("executable", out var exe) && exe.GetString() == "/usr/bin/dash");
+            var evt = run.Events(e => e.Body is ProcessDocument { Executable: "/usr/bin/dash" } p && p.Pid == shell.Id)[0];
+            var writer = new Shipper.Events.DocumentWriter(
+                new Shipper.Events.AgentInfo { Name = "test", Version = "0", Id = "a", EphemeralId = "b" },
+                Shipper.Events.HostInfo.Read(),
+                ["configured"],
+                null,
+                false);
+            var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                writer.Write(json, evt);
+            }
+
+            using var document = JsonDocument.Parse(buffer.WrittenMemory);
+            var root = document.RootElement;
+            var process = root.GetProperty("process");
+            Assert.Equal(new[] { "configured", "process_args_truncated" }, Strings(root.GetProperty("tags")));
+            Assert.Equal(21, process.GetProperty("args_count").GetInt32());
+            var kept = Strings(process.GetProperty("args"));
+            Assert.Equal(["/bin/sh", "-c", "sleep 30; :", args[2]], kept[..4]);
+            Assert.Equal(new string('a', kept[4].Length), kept[4]);
+            Assert.InRange(kept.Sum(a => a.Length + 1), 64 * 1024, 64 * 1024 + 1);
+        }
+        finally
+        {
+            shell.Kill(entireProcessTree: true);
+        }
+    }
+
     internal static string Marker() => "shipper-test-" + Guid.NewGuid().ToString("N")[..12];
 
     internal static int RunToEnd(string file, string cwd, params string[] args)
@@ -278,6 +326,7 @@ public sealed class ProcessDatasetKernelTests
     internal sealed class DatasetRun : IEventReporter, IAsyncDisposable
     {
         private readonly ConcurrentQueue<JsonElement> _documents = new();
+        private readonly ConcurrentQueue<Event> _events = new();
         private readonly CancellationTokenSource _stop = new();
         private readonly MetricsRegistry _metrics = new();
         private Task? _run;
@@ -289,13 +338,19 @@ public sealed class ProcessDatasetKernelTests
             string holdTime = "200ms",
             string receiveBuffer = "4 MiB",
             Action<IProcessEventSource>? sourceStarted = null,
-            LogSink? log = null)
+            LogSink? log = null,
+            string? maxArgsBytes = null)
         {
             var run = new DatasetRun();
             var config = new ConfigMap("system", SourceLocation.None);
             var process = new ConfigMap("system.process", SourceLocation.None);
             process.Set("backend", new ConfigScalar("system.process.backend", SourceLocation.None, backend, false));
             process.Set("hold_time", new ConfigScalar("system.process.hold_time", SourceLocation.None, holdTime, false));
+            if (maxArgsBytes is not null)
+            {
+                process.Set("max_args_bytes", new ConfigScalar("system.process.max_args_bytes", SourceLocation.None, maxArgsBytes, false));
+            }
+
             var procfs = new ConfigMap("system.process.procfs", SourceLocation.None);
             procfs.Set("period", new ConfigScalar("system.process.procfs.period", SourceLocation.None, "100ms", false));
             process.Set("procfs", procfs);
@@ -347,6 +402,7 @@ public sealed class ProcessDatasetKernelTests
             }
 
             _documents.Enqueue(JsonDocument.Parse(buffer.WrittenMemory).RootElement.Clone());
+            _events.Enqueue(evt);
             return ValueTask.CompletedTask;
         }
 
@@ -374,6 +430,9 @@ public sealed class ProcessDatasetKernelTests
         }
 
         public List<JsonElement> Documents(Func<JsonElement, bool> match) => _documents.Where(match).ToList();
+
+        /// <summary>The events as published, for a test that writes them with the real document writer.</summary>
+        public List<Event> Events(Func<Event, bool> match) => _events.Where(match).ToList();
 
         public string? Metric(string name) => _metrics.Snapshot().FirstOrDefault(m => m.Name == name).Text;
 

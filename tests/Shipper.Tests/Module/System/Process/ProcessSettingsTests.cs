@@ -19,6 +19,7 @@ public class ProcessSettingsTests
         Assert.Equal(4L * 1024 * 1024, settings.NetlinkReceiveBuffer);
         Assert.True(settings.NetlinkRealtime);
         Assert.Equal(TimeSpan.FromSeconds(1), settings.ProcfsPeriod);
+        Assert.Equal(128 * 1024, settings.MaxArgsBytes);
         tracker.EnsureAllConsumed(root);
     }
 
@@ -36,7 +37,8 @@ public class ProcessSettingsTests
             ("process.netlink.realtime", "false"),
             ("process.netlink.kernel_filter", "false"),
             ("process.netlink.fork_sample", "full"),
-            ("process.procfs.period", "500ms"));
+            ("process.procfs.period", "500ms"),
+            ("process.max_args_bytes", "1 MiB"));
         var settings = ProcessSettings.Parse(section);
         Assert.Equal(TimeSpan.FromSeconds(10), settings.Period);
         Assert.Equal(TimeSpan.FromMinutes(30), settings.StatePeriod);
@@ -49,6 +51,7 @@ public class ProcessSettingsTests
         Assert.False(settings.NetlinkKernelFilter);
         Assert.True(settings.NetlinkFullForkSample);
         Assert.Equal(TimeSpan.FromMilliseconds(500), settings.ProcfsPeriod);
+        Assert.Equal(1024 * 1024, settings.MaxArgsBytes);
         tracker.EnsureAllConsumed(root);
     }
 

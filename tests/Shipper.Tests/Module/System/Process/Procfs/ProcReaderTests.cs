@@ -107,16 +107,59 @@ public class ProcReaderTests
     }
 
     [Fact]
-    public void CutsCommandLinesAtTheLimitAndSaysSo()
+    public void CutsCommandLinesAtTheLimitAndFlagsThem()
     {
         using var tree = new FakeProcTree();
         tree.AddFullProcess(12, "big", Encoding.ASCII.GetBytes(new string('a', 100_000) + "\0"));
-        using var reader = new ProcReader(tree.Root, maxCmdlineBytes: 50_000);
+        tree.AddFullProcess(13, "fits", Encoding.ASCII.GetBytes(new string('b', 49_999) + "\0"));
+        using var reader = new ProcReader(tree.Root, maxArgsBytes: 50_000);
 
-        var sample = reader.Read(12);
+        var big = reader.Read(12);
+        var fits = reader.Read(13);
 
-        Assert.Equal(50_000, Assert.Single(sample.Args!).Length);
-        Assert.Contains($"{tree.Root}/12/cmdline truncated at 50000 bytes", sample.Errors!);
+        Assert.Equal(50_000, Assert.Single(big.Args!).Length);
+        Assert.True(big.ArgsTruncated);
+        Assert.Null(big.ArgsTrueCount); // a fake tree has no process memory to read argc from
+        Assert.Null(big.Errors);
+        Assert.Equal(49_999, Assert.Single(fits.Args!).Length);
+        Assert.False(fits.ArgsTruncated);
+    }
+
+    /// <summary>
+    /// A real process with a 1.06 MiB command line (17 arguments of 64 KiB after <c>sh -c 'sleep 30; :' sh</c>):
+    /// both ways of reading it (process memory, and the <c>cmdline</c> file) keep the first 128 KiB, cut inside
+    /// the sixth argument, flag it, and, where process memory may be read, know the true count, 21.
+    /// </summary>
+    [KernelFact]
+    public void AMoreThanOneMegabyteCommandLineIsCutAtTheLimitWithItsTrueCount()
+    {
+        var args = new List<string> { "-c", "sleep 30; :", "sh" };
+        for (var i = 0; i < 17; i++)
+        {
+            args.Add(new string((char)('a' + i), 64 * 1024));
+        }
+
+        using var child = ChildProcess.Start("/bin/sh", args.ToArray());
+        foreach (var processCalls in new[] { true, false })
+        {
+            using var reader = new ProcReader(maxArgsBytes: ProcReader.DefaultMaxArgsBytes, processCalls: processCalls);
+
+            var sample = WaitFor(() => reader.Read(child.Pid), s => s.Args is ["/bin/sh", ..]);
+
+            Assert.True(sample.ArgsTruncated);
+            Assert.Equal(processCalls ? 21 : null, sample.ArgsTrueCount);
+            Assert.Equal(["/bin/sh", "-c", "sleep 30; :", "sh", args[3]], sample.Args![..5]);
+            Assert.Equal(6, sample.Args.Length);
+            var kept = 0;
+            foreach (var arg in sample.Args)
+            {
+                kept += Encoding.UTF8.GetByteCount(arg) + 1;
+            }
+
+            Assert.Equal(ProcReader.DefaultMaxArgsBytes + 1, kept); // the cut argument has no NUL of its own
+            Assert.Equal(new string('b', sample.Args[5].Length), sample.Args[5]);
+            Assert.Null(sample.Errors);
+        }
     }
 
     [Fact]
@@ -250,7 +293,7 @@ public class ProcReaderTests
         }
 
         using var child = ChildProcess.Start("/bin/sh", args.ToArray());
-        using var reader = new ProcReader();
+        using var reader = new ProcReader(maxArgsBytes: 2 * 1024 * 1024);
 
         // Between fork and exec the child still shows the test host's command line: wait for the exec.
         var sample = WaitFor(() => reader.Read(child.Pid), s => s.Args is ["/bin/sh", ..]);
