@@ -15,6 +15,13 @@ public class FieldsYmlFuzzTests(ITestOutputHelper output)
 {
     private const string Source = "fields.yml";
 
+    [Fact(Skip = "finding 7: YAML reading, owned by harden-config; reported in the fuzz closing note")]
+    public void ADocumentEndMarkerFirstIsAFormatErrorWithItsPlace()
+    {
+        var e = Assert.Throws<FormatException>(() => FieldsYml.Parse("...\n- key: base\n", Source));
+        Assert.StartsWith(Source + ":", e.Message);
+    }
+
     [Fact(Skip = "finding 1: YAML reading, owned by harden-config; reported in the fuzz closing note")]
     public void AFlowSequenceLeftOpenIsAFormatErrorWithItsPlace()
     {
@@ -50,11 +57,11 @@ public class FieldsYmlFuzzTests(ITestOutputHelper output)
             {
                 Assert.StartsWith(Source + ":", e.Message);
             }
-            catch (InvalidOperationException e) when (YamlConfigLoaderFuzzTests.IsFinding1(e))
+            catch (InvalidOperationException e) when (YamlConfigLoaderFuzzTests.IsFinding1(e) || YamlConfigLoaderFuzzTests.IsFinding7(e))
             {
                 Interlocked.Increment(ref finding1);
             }
         }, text => text);
-        output.WriteLine($"known finding 1 (unclosed flow sequence) hit {finding1} times");
+        output.WriteLine($"known findings 1 and 7 (unclosed flow sequence, document end first) hit {finding1} times");
     }
 }
