@@ -54,9 +54,16 @@ public sealed class ProcfsUsageReader
     /// <summary>utime + stime (fields 14 and 15) of a stat line, parsed by the same parser the process dataset uses.</summary>
     public static bool TryParseStatCpuTicks(ReadOnlySpan<byte> stat, out long ticks)
     {
+        ticks = 0;
         if (!ProcStatParser.TryParse(stat, out var parsed))
         {
-            ticks = 0;
+            return false;
+        }
+
+        // Refuse a sum no process can reach rather than wrap it negative: TicksToTime must not overflow either.
+        const ulong most = long.MaxValue / TimeSpan.TicksPerSecond;
+        if (parsed.UserTicks > most || parsed.SystemTicks > most - parsed.UserTicks)
+        {
             return false;
         }
 
@@ -89,7 +96,7 @@ public sealed class ProcfsUsageReader
             return false;
         }
 
-        if (!Utf8Parser.TryParse(line[..space], out long kib, out var consumed) || consumed != space || kib < 0)
+        if (!Utf8Parser.TryParse(line[..space], out long kib, out var consumed) || consumed != space || kib < 0 || kib > long.MaxValue / 1024)
         {
             return false;
         }

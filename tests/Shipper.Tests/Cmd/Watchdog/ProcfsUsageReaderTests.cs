@@ -25,6 +25,26 @@ public class ProcfsUsageReaderTests
         Assert.False(ProcfsUsageReader.TryParseStatCpuTicks(Encoding.ASCII.GetBytes(stat), out _));
     }
 
+    [Theory]
+    [InlineData("9223372036854775807", "1239")] // found by the stat fuzzer: the sum wrapped to a negative CPU time
+    [InlineData("93659", "9223372036854775808")]
+    [InlineData("922337203686", "0")] // fits a long, but not a TimeSpan once turned into 100 ns ticks
+    public void ACpuTimeNoProcessCanHaveIsRefusedNotWrapped(string utime, string stime)
+    {
+        var stat = Encoding.ASCII.GetBytes($"4468 (x) R 1 2 3 0 -1 0 11 12 13 14 {utime} {stime} 0 0 20 0 1 0 659075\n");
+        Assert.False(ProcfsUsageReader.TryParseStatCpuTicks(stat, out var ticks));
+        Assert.Equal(0, ticks);
+    }
+
+    [Fact]
+    public void AResidentSizeTooLargeToCountInBytesIsRefusedNotWrapped()
+    {
+        // Found by the status fuzzer: 3019597610405747171 kB read as -6985051327719568384 bytes.
+        Assert.False(ProcfsUsageReader.TryParseStatusRssBytes("VmRSS:\t3019597610405747171 kB\n"u8, out _));
+        Assert.True(ProcfsUsageReader.TryParseStatusRssBytes("VmRSS:\t9007199254740991 kB\n"u8, out var bytes));
+        Assert.Equal(9007199254740991L * 1024, bytes);
+    }
+
     [Fact]
     public void StatusResidentSetIsInBytes()
     {
