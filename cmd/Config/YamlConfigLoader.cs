@@ -67,6 +67,13 @@ public sealed class YamlConfigLoader
             var problem = e.InnerException is YamlException inner ? inner.Message : e.Message;
             throw new ConfigException("", Location(e.Start), "invalid YAML: " + StripPosition(problem));
         }
+        catch (InvalidOperationException e) when (e.Source == "YamlDotNet")
+        {
+            // YamlDotNet's parser throws this (not a YamlException) on some broken streams, e.g. a document end
+            // marker before any document or a flow sequence left open: the place is where parsing stopped.
+            var at = parser.Current is { } current ? Location(current.End) : new SourceLocation(source, 1, 1);
+            throw new ConfigException("", at, "invalid YAML: " + e.Message);
+        }
         finally
         {
             _anchors.Clear();
@@ -95,7 +102,7 @@ public sealed class YamlConfigLoader
             Relocate(node, new SourceLocation(source, 0, 0));
             return node;
         }
-        catch (YamlException)
+        catch (Exception e) when (e is YamlException || (e is InvalidOperationException && e.Source == "YamlDotNet"))
         {
             // Like beats, a value that is not valid YAML on its own (say "a: b: c") is taken as a string.
             return new ConfigScalar(path, new SourceLocation(source, 0, 0), yaml, isQuoted: true);

@@ -30,6 +30,12 @@ public static class YamlReader
         {
             throw new FormatException($"{source}:{e.Start.Line}:{e.Start.Column}: {e.Message}", e);
         }
+        catch (InvalidOperationException e) when (e.Source == "YamlDotNet")
+        {
+            // Some broken streams make YamlDotNet's parser throw this instead of a YamlException.
+            var at = parser.Current?.End;
+            throw new FormatException($"{source}:{at?.Line ?? 1}:{at?.Column ?? 1}: {e.Message}", e);
+        }
     }
 
     private static YamlValue ReadNode(IParser parser, string source, int depth)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -9,33 +10,7 @@ public readonly record struct BulkItemResult(int Status, string? ErrorType, stri
     /// <summary>Reads an Elasticsearch error object (reader on its StartObject) into "type: reason", leaving the reader on its EndObject.</summary>
     internal static string DescribeError(ref Utf8JsonReader reader)
     {
-        string? type = null;
-        string? reason = null;
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return "unknown error";
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("type"u8))
-            {
-                reader.Read();
-                type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            }
-            else if (reader.ValueTextEquals("reason"u8))
-            {
-                reader.Read();
-                reason = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
+        ReadError(ref reader, out var type, out var reason);
         return (type, reason) switch
         {
             (null, null) => "unknown error",
@@ -43,6 +18,53 @@ public readonly record struct BulkItemResult(int Status, string? ErrorType, stri
             (_, null) => type,
             _ => type + ": " + reason,
         };
+    }
+
+    /// <summary>Reads an <c>error</c> object's type and reason; the reader ends on its EndObject.</summary>
+    internal static void ReadError(ref Utf8JsonReader reader, out string? type, out string? reason)
+    {
+        type = null;
+        reason = null;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                type = reader.TokenType == JsonTokenType.String ? ReadText(ref reader) : null;
+            }
+            else if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                reason = reader.TokenType == JsonTokenType.String ? ReadText(ref reader) : null;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A string the server wrote. A reason can quote a document's bad value, lone UTF-16 surrogate escapes
+    /// included, which <see cref="Utf8JsonReader.GetString"/> refuses to decode: such a text is kept as written.
+    /// </summary>
+    internal static string ReadText(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            return Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+        }
     }
 
     public string Describe()

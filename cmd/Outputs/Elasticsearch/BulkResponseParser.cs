@@ -27,6 +27,12 @@ public static class BulkResponseParser
             {
                 if (reader.ValueTextEquals("items"u8))
                 {
+                    if (sawItems)
+                    {
+                        // Two lists cannot both be paired with the documents in order.
+                        throw new FormatException("the bulk reply has 'items' twice");
+                    }
+
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartArray)
                     {
@@ -34,8 +40,14 @@ public static class BulkResponseParser
                     }
 
                     sawItems = true;
-                    while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
+                        if (reader.TokenType != JsonTokenType.StartObject)
+                        {
+                            // Stopping here would pair the statuses after it with the wrong documents.
+                            throw new FormatException($"item {results.Count} in the bulk reply is not an object but {reader.TokenType}");
+                        }
+
                         results.Add(ReadItem(ref reader, body));
                     }
                 }
@@ -44,6 +56,16 @@ public static class BulkResponseParser
                     reader.Read();
                     reader.Skip();
                 }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject)
+            {
+                throw new FormatException("the bulk reply ends before its closing brace");
+            }
+
+            if (reader.Read())
+            {
+                throw new FormatException("the bulk reply goes on after its closing brace");
             }
 
             if (!sawItems)
@@ -95,14 +117,11 @@ public static class BulkResponseParser
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
                         var copy = reader;
-                        var description = BulkItemResult.DescribeError(ref copy);
-                        var colon = description.IndexOf(": ", StringComparison.Ordinal);
-                        errorType = colon < 0 ? description : description[..colon];
-                        errorReason = colon < 0 ? null : description[(colon + 2)..];
+                        BulkItemResult.ReadError(ref copy, out errorType, out errorReason);
                     }
                     else if (reader.TokenType == JsonTokenType.String)
                     {
-                        errorReason = reader.GetString();
+                        errorReason = BulkItemResult.ReadText(ref reader);
                     }
 
                     reader.Skip();

@@ -33,7 +33,7 @@ public class LogWriterRedactionTests
 
     private static (LogWriter Writer, StringWriter Text) Writer(bool json = false)
     {
-        var root = new YamlConfigLoader(_ => null).LoadText(Config, "shipper.yml");
+        var root = new YamlConfigLoader().LoadText(Config, "shipper.yml");
         var text = new StringWriter();
         return (new LogWriter(LogLevel.Info, Array.Empty<string>(), json, text, null, secrets: ConfiguredSecrets.From(root)), text);
     }
@@ -97,7 +97,7 @@ public class LogWriterRedactionTests
     [Fact]
     public void TheShippersOwnArgumentsAreRedactedAsExportConfigShowsThem()
     {
-        var root = new YamlConfigLoader(_ => null).LoadText(Config, "shipper.yml");
+        var root = new YamlConfigLoader().LoadText(Config, "shipper.yml");
         var secrets = ConfiguredSecrets.From(root);
         var args = new[] { "shipper", "run", "-E", "output.elasticsearch.headers.Authorization=Bearer x y", "-E", "output.elasticsearch.password=hunter2hunter2", "-c", "shipper.yml" };
         Assert.Equal(

@@ -43,10 +43,11 @@ public class ProcStatParserFuzzTests(ITestOutputHelper output)
             Assert.Equal(line.NumThreads, stat.NumThreads);
             Assert.Equal(line.StartTimeTicks, stat.StartTimeTicks);
 
-            Assert.Equal(line.HasArgArea, ProcStatParser.TryParseArgArea(content, out var argStart, out var argEnd));
+            Assert.Equal(line.HasArgArea, ProcStatParser.TryParseArgArea(content, out var argStart, out var argEnd, out var stackStart));
             if (line.HasArgArea)
             {
-                Assert.Equal((line.Tail[25], line.Tail[26]), (argStart, argEnd));
+                // startstack is field 28: Tail[5].
+                Assert.Equal((line.Tail[25], line.Tail[26], line.Tail[5]), (argStart, argEnd, stackStart));
             }
 
             // The watchdog reads its worker's CPU time through the same parser; a sum it cannot hold as a
@@ -69,7 +70,7 @@ public class ProcStatParserFuzzTests(ITestOutputHelper output)
             var allocated = FuzzBudget.Allocated(() =>
             {
                 parsed = ProcStatParser.TryParse(content, out stat);
-                ProcStatParser.TryParseArgArea(content, out _, out _);
+                ProcStatParser.TryParseArgArea(content, out _, out _, out _);
             });
             Assert.Equal(0, allocated);
             if (!parsed)
