@@ -311,7 +311,8 @@ public class ProcReaderTests
         using var child = ChildProcess.Start("/bin/bash", script);
         using var reader = new ProcReader();
 
-        var sample = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep");
+        // exe changes early in exec, the argument area only once the new image's stack is set up: wait for both.
+        var sample = WaitFor(() => reader.Read(child.Pid), s => s.Executable == "/usr/bin/sleep" && s.Args is { Length: > 0 });
 
         Assert.Equal(new[] { "\uFFFD\uFFFDX", "30" }, sample.Args);
     }
