@@ -11,6 +11,8 @@ namespace Shipper.Tests.Support;
 public sealed class RecordingOutput : IOutput
 {
     private readonly object _gate = new();
+    private readonly List<int> _batchSizes = new();
+    private readonly List<int> _delivered = new();
     private readonly Func<Event, int> _numberOf;
     private TaskCompletionSource _open = CreateOpen();
     private int _retriesLeft;
@@ -21,9 +23,29 @@ public sealed class RecordingOutput : IOutput
         _numberOf = numberOf ?? TestEvents.SequenceOf;
     }
 
-    public List<int> BatchSizes { get; } = new();
+    /// <summary>A copy: the output workers add to the list while a test looks.</summary>
+    public IReadOnlyList<int> BatchSizes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _batchSizes.ToArray();
+            }
+        }
+    }
 
-    public List<int> Delivered { get; } = new();
+    /// <summary>A copy: the output workers add to the list while a test looks.</summary>
+    public IReadOnlyList<int> Delivered
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _delivered.ToArray();
+            }
+        }
+    }
 
     public string Name => "recording";
 
@@ -64,7 +86,7 @@ public sealed class RecordingOutput : IOutput
 
         lock (_gate)
         {
-            BatchSizes.Add(batch.Count);
+            _batchSizes.Add(batch.Count);
             if (_retriesLeft > 0)
             {
                 _retriesLeft--;
@@ -73,7 +95,7 @@ public sealed class RecordingOutput : IOutput
 
             foreach (var evt in batch)
             {
-                Delivered.Add(_numberOf(evt));
+                _delivered.Add(_numberOf(evt));
             }
         }
 
