@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Shipper.Tests.Cmd.Outputs.Elasticsearch.Loopback;
 using Shipper.Tests.Cmd.Watchdog;
 using Shipper.Tests.Support;
+using static Shipper.Tests.Cmd.Worker.TotalMetricsLine;
 using Xunit.Abstractions;
 
 namespace Shipper.Tests.Cmd.Worker;
@@ -71,7 +72,7 @@ public sealed partial class LossReportingEndToEndTests : IDisposable
     [KernelFact]
     public void EventsATinyQueueCouldNotDeliverToAStalledOutputAreWarnedAboutAndCountedInTheStopLine()
     {
-        using var shipper = Start($"http://127.0.0.1:{ClosedPort().ToString(CultureInfo.InvariantCulture)}");
+        using var shipper = Start($"http://127.0.0.1:{FreePort.BelowEphemeralRange().ToString(CultureInfo.InvariantCulture)}");
         shipper.Log.WaitFor("process: backend", TimeSpan.FromSeconds(20));
         RunProcesses(100);
         Thread.Sleep(1500);
@@ -142,28 +143,4 @@ public sealed partial class LossReportingEndToEndTests : IDisposable
 
     [GeneratedRegex(@"shipper stopped; (?<total>\d+) events lost: (?<parts>[a-z._]+ \d+(, [a-z._]+ \d+)*)")]
     private static partial Regex StopLine();
-
-    private static int ClosedPort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private static JsonElement Totals(string line) =>
-        JsonDocument.Parse(line[(line.IndexOf("Total metrics:", StringComparison.Ordinal) + "Total metrics:".Length)..]).RootElement.Clone();
-
-    private static long Number(JsonElement totals, params string[] path)
-    {
-        var element = totals;
-        foreach (var part in path)
-        {
-            if (!element.TryGetProperty(part, out element))
-            {
-                return 0;
-            }
-        }
-
-        return element.GetInt64();
-    }
 }

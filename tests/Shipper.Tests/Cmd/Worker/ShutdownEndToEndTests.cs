@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Shipper.Tests.Cmd.Watchdog;
 using Shipper.Tests.Support;
+using static Shipper.Tests.Cmd.Worker.TotalMetricsLine;
 using Xunit.Abstractions;
 
 namespace Shipper.Tests.Cmd.Worker;
@@ -122,22 +123,5 @@ public sealed class ShutdownEndToEndTests : IDisposable
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
-
-    private static JsonElement Totals(string line) =>
-        JsonDocument.Parse(line[(line.IndexOf("Total metrics:", StringComparison.Ordinal) + "Total metrics:".Length)..]).RootElement.Clone();
-
-    private static long Number(JsonElement totals, params string[] path)
-    {
-        var element = totals;
-        foreach (var part in path)
-        {
-            if (!element.TryGetProperty(part, out element))
-            {
-                return 0;
-            }
-        }
-
-        return element.GetInt64();
     }
 }
