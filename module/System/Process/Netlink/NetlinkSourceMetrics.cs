@@ -53,7 +53,8 @@ public sealed class NetlinkSourceMetrics
     /// Proc connector numbers between the last the replaced worker reported to the watcher and the first this
     /// worker read, per CPU (<see cref="SequencePositions"/>). Of what the kernel numbered it counts more, never
     /// less: event types nobody subscribed to, and with two sockets some the old worker did read. Events sent
-    /// while no socket at all was subscribed are never numbered, so not counted.
+    /// while no socket at all was subscribed are never numbered, so not counted; nor is anything on a CPU the
+    /// old worker had reported no number for.
     /// </summary>
     public Counter LostBetweenWorkers { get; }
 

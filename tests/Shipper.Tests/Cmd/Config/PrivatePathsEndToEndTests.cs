@@ -24,14 +24,7 @@ public sealed class PrivatePathsEndToEndTests : IDisposable
     public PrivatePathsEndToEndTests(ITestOutputHelper output)
     {
         _output = output;
-        _config = new TempConfig("""
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            logging.metrics.enabled: false
-            """);
+        _config = new TempConfig(TempConfig.ProcessesToConsole);
     }
 
     public void Dispose()

@@ -23,14 +23,7 @@ public sealed class SecretRedactionEndToEndTests : IDisposable
     public SecretRedactionEndToEndTests(ITestOutputHelper output)
     {
         _output = output;
-        _config = new TempConfig("""
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            logging.metrics.enabled: false
-            """);
+        _config = new TempConfig(TempConfig.ProcessesToConsole);
     }
 
     public void Dispose() => _config.Dispose();

@@ -33,12 +33,7 @@ public sealed class WatchdogEndToEndTests : IDisposable
     private ShipperProcess Start(string watchdogYaml, string? hog = null, bool viaDotnetHost = false, bool shipped = false, params string[] extraArgs)
     {
         File.WriteAllText(_config.Path, $"""
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            logging.metrics.enabled: false
+            {TempConfig.ProcessesToConsole}
             watchdog:
             {Indent(watchdogYaml)}
             """);

@@ -22,13 +22,8 @@ public sealed class WorkerHandoverTests : IDisposable
     [Fact]
     public void OverridesReachTheWorkerButNotItsCommandLineEnvironmentOrTheWatchersLog()
     {
-        File.WriteAllText(_config.Path, """
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            logging.metrics.enabled: false
+        File.WriteAllText(_config.Path, $"""
+            {TempConfig.ProcessesToConsole}
             watchdog:
               interval: 200ms
             """);

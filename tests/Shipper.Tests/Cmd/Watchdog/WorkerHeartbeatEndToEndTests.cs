@@ -31,12 +31,7 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
     private ShipperProcess Start(string heartbeatTimeout = "2s")
     {
         File.WriteAllText(_config.Path, $"""
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            logging.metrics.enabled: false
+            {TempConfig.ProcessesToConsole}
             watchdog:
               interval: 200ms
               delay: 10s
@@ -104,7 +99,11 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
         using var shipper = Start(heartbeatTimeout: "10s");
         var first = shipper.WaitForWorker(0, Patience);
         shipper.Log.WaitFor("process: netlink proc connector open", Patience);
-        Thread.Sleep(500); // a heartbeat with this worker's own positions
+
+        // A heartbeat with this worker's position on every CPU: without one for a CPU, the successor has no
+        // number to count that CPU's gap from.
+        EveryCpuSpeaks();
+        Thread.Sleep(TimeSpan.FromSeconds(3)); // past one heartbeat period (heartbeat_timeout / 4)
 
         Assert.Equal(0, LibCForTests.Kill(first, SIGSTOP));
         var stopped = Stopwatch.StartNew();
@@ -125,7 +124,10 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
         // process are missing between the last position it reported and the first its successor sees (more
         // when other processes ran meanwhile).
         shipper.Log.WaitFor("process: netlink proc connector open", Patience, skip: 1);
-        Thread.Sleep(1000); // every CPU has spoken by now (the processes of the host and of this test)
+
+        // The successor counts a CPU's gap at the first message it reads from that CPU.
+        EveryCpuSpeaks();
+        Thread.Sleep(1000);
         var metrics = MetricsOf(shipper, second);
         var between = Metric(metrics, "process.netlink.lost_between_workers");
         var lost = Metric(metrics, "process.lost");
@@ -133,6 +135,16 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
         Assert.True(between >= 3 * processes, $"lost_between_workers {between} < {3 * processes}");
         Assert.True(lost >= between, $"process.lost {lost} does not include lost_between_workers {between}");
         AssertStopsCleanly(shipper);
+    }
+
+    /// <summary>A process pinned to each CPU, so that each CPU sends proc connector messages now.</summary>
+    private static void EveryCpuSpeaks()
+    {
+        for (var cpu = 0; cpu < Environment.ProcessorCount; cpu++)
+        {
+            using var pinned = Process.Start(new ProcessStartInfo("taskset", ["-c", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), "/bin/true"]) { UseShellExecute = false })!;
+            pinned.WaitForExit();
+        }
     }
 
     /// <summary>The worker's metrics from its SIGUSR1 diagnostic snapshot (<c>metrics: name=value …</c>).</summary>
