@@ -67,10 +67,11 @@ public sealed class YamlConfigLoader
             var problem = e.InnerException is YamlException inner ? inner.Message : e.Message;
             throw new ConfigException("", Location(e.Start), "invalid YAML: " + StripPosition(problem));
         }
-        catch (InvalidOperationException e) when (e.Source == "YamlDotNet")
+        catch (Exception e) when (IsParserFailure(e))
         {
-            // YamlDotNet's parser throws this (not a YamlException) on some broken streams, e.g. a document end
-            // marker before any document or a flow sequence left open: the place is where parsing stopped.
+            // YamlDotNet's parser throws other exceptions than YamlException on some broken streams: an
+            // InvalidOperationException for a document end marker before any document or a flow sequence left
+            // open, an ArgumentException for a tag that is not a URI. The place is where parsing stopped.
             var at = parser.Current is { } current ? Location(current.End) : new SourceLocation(source, 1, 1);
             throw new ConfigException("", at, "invalid YAML: " + e.Message);
         }
@@ -102,7 +103,7 @@ public sealed class YamlConfigLoader
             Relocate(node, new SourceLocation(source, 0, 0));
             return node;
         }
-        catch (Exception e) when (e is YamlException || (e is InvalidOperationException && e.Source == "YamlDotNet"))
+        catch (Exception e) when (e is YamlException || IsParserFailure(e))
         {
             // Like beats, a value that is not valid YAML on its own (say "a: b: c") is taken as a string.
             return new ConfigScalar(path, new SourceLocation(source, 0, 0), yaml, isQuoted: true);
@@ -113,6 +114,13 @@ public sealed class YamlConfigLoader
             _keyLocations.Clear();
         }
     }
+
+    /// <summary>
+    /// True for an exception YamlDotNet's parser threw on malformed input without making it a YamlException
+    /// (it has thrown InvalidOperationException and ArgumentException so far).
+    /// </summary>
+    public static bool IsParserFailure(Exception e) =>
+        e.Source == "YamlDotNet" && e is InvalidOperationException or ArgumentException or FormatException or OverflowException;
 
     /// <summary>The error for a value nested deeper than <see cref="ConfigLimits.MaxDepth"/>.</summary>
     public static ConfigException TooDeep(string path, SourceLocation location) =>

@@ -30,9 +30,9 @@ public static class YamlReader
         {
             throw new FormatException($"{source}:{e.Start.Line}:{e.Start.Column}: {e.Message}", e);
         }
-        catch (InvalidOperationException e) when (e.Source == "YamlDotNet")
+        catch (Exception e) when (Config.YamlConfigLoader.IsParserFailure(e))
         {
-            // Some broken streams make YamlDotNet's parser throw this instead of a YamlException.
+            // Some broken streams make YamlDotNet's parser throw other exceptions than a YamlException.
             var at = parser.Current?.End;
             throw new FormatException($"{source}:{at?.Line ?? 1}:{at?.Column ?? 1}: {e.Message}", e);
         }

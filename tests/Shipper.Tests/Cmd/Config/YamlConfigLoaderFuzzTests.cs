@@ -31,6 +31,16 @@ public sealed class YamlConfigLoaderFuzzTests(ITestOutputHelper output) : IDispo
         Assert.True(e.Location.Line >= 2);
     }
 
+    [Fact]
+    public void ATagThatIsNotAUriIsAConfigErrorWithItsPlace()
+    {
+        // Found by the fuzzer in CI: YamlDotNet throws ArgumentException("Global tags must be valid URIs").
+        var e = Assert.Throws<ConfigException>(() => new YamlConfigLoader().LoadText("output.console: !!binar]y aGk=\n  enabled: true\n", Source));
+        Assert.Equal(Source, e.Location.Source);
+        Assert.Equal(1, e.Location.Line);
+        Assert.Contains("invalid YAML", e.Message);
+    }
+
     private static string? Variables(string name) => name == "SHIPPER_FUZZ_SET" ? "set" : null;
 
     [Fact]

@@ -23,6 +23,13 @@ public class FieldsYmlFuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ATagThatIsNotAUriIsAFormatErrorWithItsPlace()
+    {
+        var e = Assert.Throws<FormatException>(() => FieldsYml.Parse("- key: !!ke]y base\n", Source));
+        Assert.StartsWith(Source + ":1:", e.Message);
+    }
+
+    [Fact]
     public void AFlowSequenceLeftOpenIsAFormatErrorWithItsPlace()
     {
         var e = Assert.Throws<FormatException>(() => FieldsYml.Parse("- key: base\n  fields:\n    - name: [\n      type: keyword\n", Source));
