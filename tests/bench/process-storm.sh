@@ -9,6 +9,8 @@
 #   bench-rt-full     the same, real-time, reading all of /proc/<pid> at fork too (fork_sample: full)
 #   forkstat-r, forkstat   forkstat -r (SCHED_FIFO) / plain, on the same storm
 #   shipper-rt, shipper    the full shipper (system/process -> console output to a file), realtime on / off
+#   shipper-rt-base        the shipper-rt case run by another build, given as BASELINE=/path/to/shipper (for
+#                          before/after figures of a change in one run)
 #   shipper-rt-nohash      the full shipper, realtime, with executable hashing off (process.hash.hash_types: [])
 #                          to compare the CPU cost of hashing with a warm cache; shipper rows also print the
 #                          hash cache hit ratio (process.hash.hits / (hits + misses)) from 'Total metrics'.
@@ -137,14 +139,19 @@ for c in $CASES; do
     bench-rt-full) run_case "$c" "$round" bench "$WORK/bench/netlink-bench" --realtime true --full-fork-sample true --events "$WORK/$name.events" ;;
     forkstat-r) run_case "$c" "$round" forkstat forkstat -l -r -e fork,exec,exit ;;
     forkstat) run_case "$c" "$round" forkstat forkstat -l -e fork,exec,exit ;;
-    shipper-rt | shipper | shipper-rt-nohash)
+    shipper-rt | shipper | shipper-rt-nohash | shipper-rt-base)
+        binary="$WORK/shipper/shipper"
         case $c in
         shipper-rt) shipper_config "$c" true ;;
+        shipper-rt-base)
+            binary=${BASELINE:?"process-storm: case shipper-rt-base needs BASELINE=/path/to/a/shipper/binary"}
+            shipper_config "$c" true
+            ;;
         shipper-rt-nohash) shipper_config "$c" true "[]" ;;
         *) shipper_config "$c" false ;;
         esac
         mkdir -p "$WORK/$c-home"
-        run_case "$c" "$round" shipper "$WORK/shipper/shipper" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
+        run_case "$c" "$round" shipper "$binary" run -c "$WORK/$c.yml" --path.home "$WORK/$c-home" --disable-watchdog -e
         ;;
     *) echo "process-storm: unknown case $c" >&2; exit 2 ;;
     esac

@@ -192,12 +192,37 @@ public sealed class ProcessDataset : IDataset
             },
             _context.Metrics,
             _log,
-            _context.Progress);
+            _context.Progress)
+        {
+            ExecRead = HashAtExec(),
+        };
         return Started(source, cancellationToken);
     }
 
     private ProcfsPollingSource StartProcfs(CancellationToken cancellationToken) =>
-        Started(new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod, MaxArgsBytes = Settings.MaxArgsBytes }, _context.Time, _context.Metrics, _log), cancellationToken);
+        Started(
+            new ProcfsPollingSource(new ProcfsSourceOptions { Period = Settings.ProcfsPeriod, MaxArgsBytes = Settings.MaxArgsBytes }, _context.Time, _context.Metrics, _log)
+            {
+                ExecRead = HashAtExec(),
+            },
+            cancellationToken);
+
+    /// <summary>What a source calls at each exec so that hashing starts then, through the file that ran (null without hashes).</summary>
+    private Action<ProcessSample>? HashAtExec()
+    {
+        if (Hashes is not { } hashes)
+        {
+            return null;
+        }
+
+        return sample =>
+        {
+            if (ExecutableHashRequest.ForSample(sample) is { } request)
+            {
+                hashes.HashAtExec(request);
+            }
+        };
+    }
 
     /// <summary>Starts the source; one that fails to start is disposed, so the caller can try another.</summary>
     private static T Started<T>(T source, CancellationToken cancellationToken)

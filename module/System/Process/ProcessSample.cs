@@ -50,6 +50,13 @@ public sealed class ProcessSample
 
     public string? Executable { get; set; }
 
+    /// <summary>
+    /// statx of <c>/proc/&lt;pid&gt;/exe</c> right after its target was read: the file that ran, even when its path
+    /// has since been replaced or unlinked. Null when the process was gone by then. Digests are only ever published
+    /// for this version of the file.
+    /// </summary>
+    public Hashing.FileIdentity? ExecutableIdentity { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     /// <summary>Inode of <c>ns/mnt</c>; 0 when unknown.</summary>

@@ -83,6 +83,9 @@ public sealed class ProcessDocument : IEventBody
 
     public string? Executable { get; init; }
 
+    /// <summary>Which version of <see cref="Executable"/> ran (not written out): the hasher publishes only its digests.</summary>
+    public Hashing.FileIdentity? ExecutableIdentity { get; init; }
+
     public string? WorkingDirectory { get; init; }
 
     /// <summary>Process start in Unix nanoseconds; null when <c>stat</c> could not be read.</summary>

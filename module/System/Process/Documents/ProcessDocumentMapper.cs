@@ -51,6 +51,7 @@ public sealed class ProcessDocumentMapper
             ArgsTruncated = facts.ArgsTruncated,
             ArgsTrueCount = facts.ArgsTrueCount,
             Executable = facts.Executable,
+            ExecutableIdentity = facts.ExecutableIdentity,
             WorkingDirectory = facts.WorkingDirectory,
             Start = start,
             EntityId = start is { } s ? _entityId?.Compute(facts.Pid, s) : null,

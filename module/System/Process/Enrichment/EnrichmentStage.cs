@@ -118,7 +118,7 @@ public sealed class EnrichmentStage
 
         try
         {
-            return _hashes.HashAsync(new ExecutableHashRequest(document.Pid, executable, document.MountNamespace), cancellationToken);
+            return _hashes.HashAsync(new ExecutableHashRequest(document.Pid, executable, document.MountNamespace, document.ExecutableIdentity), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

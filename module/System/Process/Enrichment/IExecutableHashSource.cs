@@ -20,4 +20,12 @@ public interface IExecutableHashSource
     /// <see cref="ExecutableHashResult.None"/> when skipping is not an error. Exceptions are reported as hash errors.
     /// </summary>
     ValueTask<ExecutableHashResult> HashAsync(ExecutableHashRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called by the event source right after it read an exec, while <c>/proc/&lt;pid&gt;/exe</c> still leads to
+    /// the file that ran: on a cache miss, opens that file now and starts hashing it, so that a file replaced or
+    /// rewritten after the exec cannot lend its digest to the process. A hit costs a dictionary lookup. Must not
+    /// block or throw: the caller is the kernel event reader.
+    /// </summary>
+    void HashAtExec(ExecutableHashRequest request);
 }

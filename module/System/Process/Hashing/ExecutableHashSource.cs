@@ -59,11 +59,13 @@ public sealed class ExecutableHashSource : IExecutableHashSource, IDisposable
 
     public ValueTask<ExecutableHashResult> HashAsync(ExecutableHashRequest request, CancellationToken cancellationToken)
     {
-        var pending = _hasher.Value.RequestAsync(request.Executable, request.Pid, request.MountNamespace, cancellationToken);
+        var pending = _hasher.Value.RequestAsync(request, cancellationToken);
         return pending.IsCompletedSuccessfully
             ? new ValueTask<ExecutableHashResult>(Convert(pending.Result))
             : AwaitAsync(pending);
     }
+
+    public void HashAtExec(ExecutableHashRequest request) => _hasher.Value.HashAtExec(request);
 
     public void Dispose()
     {

@@ -4,22 +4,29 @@ using global::System.Threading.Channels;
 using Shipper.Module.Config;
 using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
+using Shipper.Module.System.Process.Enrichment;
 
 namespace Shipper.Module.System.Process.Hashing;
 
 /// <summary>
-/// Hashes process executables once per file version and shares the digests with every process that runs
-/// that version.
+/// Hashes process executables once per file version and shares the digests with every process that ran that
+/// version. A version is the statx identity (device, inode, size, mode, owner, link count, mtime, ctime) of
+/// <c>/proc/&lt;pid&gt;/exe</c> taken at the exec, so a digest is only ever of the file that ran:
 /// <list type="bullet">
-/// <item>A request stats the file (statx) and answers from the LRU cache when device, inode, size, mode,
-/// owner, link count, mtime and ctime are unchanged: no content is read.</item>
-/// <item>Otherwise the file is hashed on a small pool of workers (never on the caller's thread), one read
-/// feeding every configured digest, paced by the scan-rate token bucket; concurrent requests for the same
-/// file version share one hash.</item>
-/// <item>A caller waits at most <c>max_wait</c>; after that it gets a timed-out answer while the hash
-/// finishes in the background and fills the cache for the next process.</item>
-/// <item>Only executables in our mount namespace are hashed by path; others only with
-/// <c>other_namespaces</c>, through /proc/&lt;pid&gt;/exe, keyed by device and inode.</item>
+/// <item><see cref="HashAtExec"/>, called by the event source at the exec, opens <c>/proc/&lt;pid&gt;/exe</c>
+/// on a cache miss and starts hashing through that descriptor at once: renaming, deleting or rewriting the
+/// path afterwards cannot change what is read.</item>
+/// <item>A request (when the document is mapped) is answered from the LRU cache keyed by that identity without
+/// touching any file, or waits for the hash already started, or starts one that opens
+/// <c>/proc/&lt;pid&gt;/exe</c> (while the process lives) or else the path, and reads it only if its identity
+/// still equals the exec-time one.</item>
+/// <item>A file whose identity after reading differs from the exec-time one gives no digest, an error that says
+/// it changed after the exec, and <c>process.hash.changed</c>.</item>
+/// <item>Hashing runs on a small pool of workers (never on the caller's thread), one read feeding every
+/// configured digest, paced by the scan-rate token bucket; concurrent requests for one version share one hash.
+/// A caller of <see cref="GetAsync"/> waits at most <c>max_wait</c>; the hash still fills the cache.</item>
+/// <item>Executables of other mount namespaces are hashed only with <c>other_namespaces</c>, and only through
+/// <c>/proc/&lt;pid&gt;/exe</c>: their paths mean nothing here.</item>
 /// </list>
 /// </summary>
 public sealed class ExecutableHasher : IDisposable
@@ -36,7 +43,7 @@ public sealed class ExecutableHasher : IDisposable
     private readonly TokenBucket? _bucket;
     private readonly object _gate = new();
     private readonly HashCache _cache;
-    private readonly Dictionary<(HashCacheKey Key, FileIdentity Identity), HashJob> _inFlight = new();
+    private readonly Dictionary<FileIdentity, HashJob> _inFlight = new();
     private readonly Channel<HashJob> _queue;
     private readonly int _queueCapacity;
     private readonly CancellationTokenSource _stopping = new();
@@ -44,11 +51,6 @@ public sealed class ExecutableHasher : IDisposable
     private readonly HashOutcome? _disabled;
     private int _disposed;
 
-    /// <param name="settings">Parsed <c>process.hash.*</c>.</param>
-    /// <param name="metrics">Receives the <c>process.hash.*</c> counters.</param>
-    /// <param name="time">Drives <c>max_wait</c> and the scan-rate limit.</param>
-    /// <param name="log">Selector <c>hasher</c> is a good choice.</param>
-    /// <param name="ownMountNamespace">Our mount namespace inode; by default read from /proc/self/ns/mnt.</param>
     public ExecutableHasher(
         HashSettings settings,
         MetricsRegistry metrics,
@@ -124,26 +126,23 @@ public sealed class ExecutableHasher : IDisposable
     }
 
     /// <summary>
-    /// The digests of <paramref name="executable"/> as run by <paramref name="pid"/>. Completes synchronously
-    /// on a cache hit (one statx, no allocation) and otherwise within <c>max_wait</c>. Never throws for a
-    /// missing or odd file; cancelling <paramref name="cancellationToken"/> abandons the wait, not the hash.
+    /// The digests of the file version the request's process ran. Completes synchronously on a cache hit (no file
+    /// access, no allocation) and otherwise within <c>max_wait</c>. Never throws for a missing or odd file;
+    /// cancelling <paramref name="cancellationToken"/> abandons the wait, not the hash.
     /// </summary>
-    /// <param name="executable">The executable path (<c>/proc/&lt;pid&gt;/exe</c> target) as the process saw it.</param>
-    /// <param name="pid">The process; used for /proc/&lt;pid&gt;/exe and in messages.</param>
-    /// <param name="processMountNamespace">Inode of the process's <c>ns/mnt</c>; 0 when the reader could not read it.</param>
-    public ValueTask<HashOutcome> GetAsync(string? executable, int pid, ulong processMountNamespace, CancellationToken cancellationToken = default)
+    public ValueTask<HashOutcome> GetAsync(ExecutableHashRequest request, CancellationToken cancellationToken = default)
     {
-        var ready = Lookup(executable, pid, processMountNamespace, out var job);
-        return ready is not null ? new ValueTask<HashOutcome>(ready) : WaitAsync(job!, executable!, cancellationToken);
+        var ready = Lookup(request, out var job);
+        return ready is not null ? new ValueTask<HashOutcome>(ready) : WaitAsync(job!, request.Executable, cancellationToken);
     }
 
     /// <summary>
     /// As <see cref="GetAsync"/>, but without the <c>max_wait</c> limit: the result comes when the hash is done.
     /// For callers that apply their own wait limit (the process enrichment stage) and count their own timeouts.
     /// </summary>
-    public ValueTask<HashOutcome> RequestAsync(string? executable, int pid, ulong processMountNamespace, CancellationToken cancellationToken = default)
+    public ValueTask<HashOutcome> RequestAsync(ExecutableHashRequest request, CancellationToken cancellationToken = default)
     {
-        var ready = Lookup(executable, pid, processMountNamespace, out var job);
+        var ready = Lookup(request, out var job);
         if (ready is not null)
         {
             return new ValueTask<HashOutcome>(ready);
@@ -153,8 +152,70 @@ public sealed class ExecutableHasher : IDisposable
         return new ValueTask<HashOutcome>(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
     }
 
+    /// <summary>
+    /// Called right after an exec was read: when the version that ran is neither cached nor being hashed, opens
+    /// <c>/proc/&lt;pid&gt;/exe</c> now (the descriptor pins that inode, whatever later happens to its path) and
+    /// queues its hash. Returns whether it did. A hit costs one dictionary lookup; nothing here blocks or throws,
+    /// and anything it cannot do (process gone, queue full) is left to the request, which says why.
+    /// </summary>
+    public bool HashAtExec(in ExecutableHashRequest request)
+    {
+        if (_disabled is not null || request.Pid <= 0 || request.Identity is not { } identity
+            || !identity.IsRegularFile || identity.Size > _settings.MaxFileSize || string.IsNullOrEmpty(request.Executable))
+        {
+            return false;
+        }
+
+        var permit = Permit(request);
+        if (permit is not (HashPermit.ProcOrPath or HashPermit.ProcOnly) || IsKnown(identity))
+        {
+            return false;
+        }
+
+        var fd = NativeFile.OpenForReading(ProcExePath(request.Pid));
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        // The pid may have exec'd again since the sample was read: only the version the request names will do.
+        var started = false;
+        if (NativeFile.Stat(fd, out var opened) == 0 && opened == identity)
+        {
+            lock (_gate)
+            {
+                if (!_cache.TryGet(identity, out _) && !_inFlight.ContainsKey(identity) && Volatile.Read(ref _disposed) == 0)
+                {
+                    var job = new HashJob(identity, request.Executable, request.Pid, permit == HashPermit.ProcOrPath, fd);
+                    if (_queue.Writer.TryWrite(job))
+                    {
+                        _inFlight.Add(identity, job);
+                        started = true;
+                    }
+                }
+            }
+        }
+
+        if (!started)
+        {
+            NativeFile.Close(fd);
+            return false;
+        }
+
+        Metrics.OpenedAtExec.Increment();
+        return true;
+    }
+
+    private bool IsKnown(in FileIdentity identity)
+    {
+        lock (_gate)
+        {
+            return _cache.TryGet(identity, out _) || _inFlight.ContainsKey(identity);
+        }
+    }
+
     /// <summary>Answers at once (skip, failure or cache hit), or finds or queues the job whose result will answer.</summary>
-    private HashOutcome? Lookup(string? executable, int pid, ulong processMountNamespace, out HashJob? job)
+    private HashOutcome? Lookup(in ExecutableHashRequest request, out HashJob? job)
     {
         job = null;
         if (_disabled is not null)
@@ -162,91 +223,42 @@ public sealed class ExecutableHasher : IDisposable
             return _disabled;
         }
 
+        var executable = request.Executable;
+        var pid = request.Pid;
         if (string.IsNullOrEmpty(executable))
         {
             return HashOutcome.Skipped($"PID {pid} has no executable path: not hashed");
         }
 
-        // An unknown namespace (0) is not looked up now: by then the pid may belong to another process.
-        var mountNamespace = processMountNamespace;
-        string openPath;
-        bool throughProc;
-        if (mountNamespace != 0 && mountNamespace == OwnMountNamespace)
-        {
-            if (executable[0] != '/')
-            {
-                return HashOutcome.Skipped($"executable path '{executable}' of PID {pid} is not absolute: not hashed");
-            }
-
-            // A running executable that was deleted or replaced shows as "<path> (deleted)": only the process
-            // still holds the file, so read it through the process.
-            throughProc = executable.EndsWith(DeletedSuffix, StringComparison.Ordinal) && pid > 0;
-            openPath = throughProc ? ProcExePath(pid) : executable;
-        }
-        else if (mountNamespace == 0)
-        {
-            return HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process exited before it was read): {executable} not hashed");
-        }
-        else if (!_settings.OtherNamespaces)
-        {
-            return HashOutcome.Skipped(
-                $"PID {pid} runs in another mount namespace (mnt:[{mountNamespace}], ours mnt:[{OwnMountNamespace}]): {executable} not hashed; " +
-                $"set {HashSettings.Prefix}.other_namespaces: true to hash it through /proc/{pid}/exe");
-        }
-        else if (pid <= 0)
-        {
-            return HashOutcome.Skipped($"executable {executable} is in another mount namespace and no PID was given: not hashed");
-        }
-        else
-        {
-            throughProc = true;
-            openPath = ProcExePath(pid);
-        }
-
-        var error = NativeFile.Stat(openPath, out var identity);
-        if (error != 0)
-        {
-            if (!throughProc)
-            {
-                lock (_gate)
-                {
-                    if (_cache.Remove(HashCacheKey.ForPath(executable)))
-                    {
-                        Metrics.Invalidations.Increment();
-                    }
-                }
-            }
-
-            Metrics.Errors.Increment();
-            return HashOutcome.Failed(throughProc && error == NativeFile.ENoEnt
-                ? $"cannot hash executable {executable} of PID {pid}: the process exited before {openPath} could be read"
-                : $"cannot stat executable {Describe(executable, openPath)}: {NativeFile.Describe(error)}");
-        }
-
-        if (CheckFile(executable, openPath, identity) is { } refused)
+        var permit = Permit(request);
+        if (Refusal(permit, request) is { } refused)
         {
             return refused;
         }
 
-        var key = throughProc ? HashCacheKey.ForFile(identity.Device, identity.Inode) : HashCacheKey.ForPath(executable);
+        if (request.Identity is not { } identity)
+        {
+            Metrics.Errors.Increment();
+            return HashOutcome.Failed($"cannot hash executable {executable} of PID {pid}: the process exited before /proc/{pid}/exe said which file it ran");
+        }
+
+        if (CheckFile(executable, identity) is { } unfit)
+        {
+            return unfit;
+        }
+
         lock (_gate)
         {
-            if (_cache.TryGet(key, out var entry))
+            if (_cache.TryGet(identity, out var entry))
             {
-                if (entry.Identity == identity)
-                {
-                    Metrics.Hits.Increment();
-                    return entry.Outcome;
-                }
-
-                _cache.Remove(key);
-                Metrics.Invalidations.Increment();
+                Metrics.Hits.Increment();
+                return entry.Outcome;
             }
 
             Metrics.Misses.Increment();
-            if (!_inFlight.TryGetValue((key, identity), out job))
+            if (!_inFlight.TryGetValue(identity, out job))
             {
-                job = new HashJob(key, identity, openPath, executable, pid, throughProc);
+                job = new HashJob(identity, executable, pid, permit == HashPermit.ProcOrPath, descriptor: -1);
                 if (!_queue.Writer.TryWrite(job))
                 {
                     Metrics.Errors.Increment();
@@ -255,11 +267,56 @@ public sealed class ExecutableHasher : IDisposable
                         : $"executable {executable} not hashed: {_queueCapacity} other executables are waiting to be hashed");
                 }
 
-                _inFlight.Add((key, identity), job);
+                _inFlight.Add(identity, job);
             }
         }
 
         return null;
+    }
+
+    /// <summary>Where the request's executable may be read from, by its mount namespace and path (allocates nothing).</summary>
+    private HashPermit Permit(in ExecutableHashRequest request)
+    {
+        var mountNamespace = request.MountNamespace;
+        if (mountNamespace != 0 && mountNamespace == OwnMountNamespace)
+        {
+            if (request.Executable[0] != '/')
+            {
+                return HashPermit.NotAbsolute;
+            }
+
+            // A running executable that was deleted or replaced shows as "<path> (deleted)": the path is not it.
+            return request.Executable.EndsWith(DeletedSuffix, StringComparison.Ordinal) ? HashPermit.ProcOnly : HashPermit.ProcOrPath;
+        }
+
+        // An unknown namespace (0) is not looked up now: by then the pid may belong to another process.
+        if (mountNamespace == 0)
+        {
+            return HashPermit.UnknownNamespace;
+        }
+
+        if (!_settings.OtherNamespaces)
+        {
+            return HashPermit.OtherNamespace;
+        }
+
+        return request.Pid > 0 ? HashPermit.ProcOnly : HashPermit.NoPid;
+    }
+
+    private HashOutcome? Refusal(HashPermit permit, in ExecutableHashRequest request)
+    {
+        var executable = request.Executable;
+        var pid = request.Pid;
+        return permit switch
+        {
+            HashPermit.NotAbsolute => HashOutcome.Skipped($"executable path '{executable}' of PID {pid} is not absolute: not hashed"),
+            HashPermit.UnknownNamespace => HashOutcome.Skipped($"mount namespace of PID {pid} is unknown (the process exited before it was read): {executable} not hashed"),
+            HashPermit.OtherNamespace => HashOutcome.Skipped(
+                $"PID {pid} runs in another mount namespace (mnt:[{request.MountNamespace}], ours mnt:[{OwnMountNamespace}]): {executable} not hashed; " +
+                $"set {HashSettings.Prefix}.other_namespaces: true to hash it through /proc/{pid}/exe"),
+            HashPermit.NoPid => HashOutcome.Skipped($"executable {executable} is in another mount namespace and no PID was given: not hashed"),
+            _ => null,
+        };
     }
 
     public void Dispose()
@@ -282,9 +339,16 @@ public sealed class ExecutableHasher : IDisposable
 
         lock (_gate)
         {
+            // Jobs no worker reached still hold the descriptors opened at their execs.
             foreach (var job in _inFlight.Values)
             {
+                job.CloseDescriptor();
                 job.Completion.TrySetResult(HashOutcome.Failed($"executable {job.Executable} not hashed: the hasher stopped"));
+            }
+
+            while (_queue.Reader.TryRead(out var queued))
+            {
+                queued.CloseDescriptor();
             }
 
             _inFlight.Clear();
@@ -329,10 +393,9 @@ public sealed class ExecutableHasher : IDisposable
                 while (_queue.Reader.TryRead(out var job))
                 {
                     HashOutcome outcome;
-                    FileIdentity hashedIdentity = default;
                     try
                     {
-                        (outcome, hashedIdentity) = await HashAsync(job, digests, buffer, stopping).ConfigureAwait(false);
+                        outcome = await HashAsync(job, digests, buffer, stopping).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                     {
@@ -350,12 +413,12 @@ public sealed class ExecutableHasher : IDisposable
 
                     lock (_gate)
                     {
-                        if (outcome.Status == HashStatus.Hashed && _cache.Put(new HashCacheEntry(job.Key, hashedIdentity, outcome)))
+                        if (outcome.Status == HashStatus.Hashed && _cache.Put(new HashCacheEntry(job.Identity, outcome)))
                         {
                             Metrics.Evictions.Increment();
                         }
 
-                        _inFlight.Remove((job.Key, job.Identity));
+                        _inFlight.Remove(job.Identity);
                     }
 
                     job.Completion.TrySetResult(outcome);
@@ -371,94 +434,72 @@ public sealed class ExecutableHasher : IDisposable
         }
     }
 
-    private async ValueTask<(HashOutcome Outcome, FileIdentity Identity)> HashAsync(HashJob job, DigestSet digests, byte[] buffer, CancellationToken stopping)
+    private async ValueTask<HashOutcome> HashAsync(HashJob job, DigestSet digests, byte[] buffer, CancellationToken stopping)
     {
-        var fd = NativeFile.OpenForReading(job.OpenPath);
+        var fd = job.TakeDescriptor();
         if (fd < 0)
         {
-            Metrics.Errors.Increment();
-            return (HashOutcome.Failed(job.ThroughProc && -fd == NativeFile.ENoEnt
-                ? $"cannot hash executable {job.Executable} of PID {job.Pid}: the process exited before {job.OpenPath} could be read"
-                : $"cannot open executable {Describe(job.Executable, job.OpenPath)}: {NativeFile.Describe(-fd)}"), default);
+            var failure = OpenExecuted(job, out fd);
+            if (failure is not null)
+            {
+                return failure;
+            }
         }
 
         try
         {
-            // Whatever the path showed when the request was made, what counts is the file this descriptor reads.
-            var error = NativeFile.Stat(fd, out var before);
+            var size = job.Identity.Size;
+            if (_bucket is not null)
+            {
+                var delay = _bucket.Reserve(size);
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
+                }
+            }
+
+            long offset = 0;
+            while (true)
+            {
+                var read = NativeFile.ReadAt(fd, buffer, offset);
+                if (read < 0)
+                {
+                    digests.Reset();
+                    Metrics.Errors.Increment();
+                    return HashOutcome.Failed($"cannot read executable {job.Executable} of PID {job.Pid}: {NativeFile.Describe(-read)}");
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                Metrics.Bytes.Add(read);
+                offset += read;
+                if (offset > size)
+                {
+                    break; // it grew: the check below refuses it
+                }
+
+                digests.Append(buffer.AsSpan(0, read));
+            }
+
+            // What was read is the version that ran only if nothing about the file moved meanwhile.
+            var error = NativeFile.Stat(fd, out var after);
             if (error != 0)
             {
-                Metrics.Errors.Increment();
-                return (HashOutcome.Failed($"cannot stat executable {Describe(job.Executable, job.OpenPath)}: {NativeFile.Describe(error)}"), default);
-            }
-
-            if (job.ThroughProc && (before.Device != job.Identity.Device || before.Inode != job.Identity.Inode))
-            {
-                Metrics.Errors.Increment();
-                return (HashOutcome.Failed($"cannot hash executable {job.Executable}: PID {job.Pid} ran another executable before it could be read"), default);
-            }
-
-            // A file that changes while it is read gives a digest of no version at all: read it again.
-            for (var attempt = 0; attempt < 3; attempt++)
-            {
-                if (CheckFile(job.Executable, job.OpenPath, before) is { } refused)
-                {
-                    return (refused, default);
-                }
-
-                if (_bucket is not null)
-                {
-                    var delay = _bucket.Reserve(before.Size);
-                    if (delay > TimeSpan.Zero)
-                    {
-                        await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
-                    }
-                }
-
-                long offset = 0;
-                while (true)
-                {
-                    var read = NativeFile.ReadAt(fd, buffer, offset);
-                    if (read < 0)
-                    {
-                        digests.Reset();
-                        Metrics.Errors.Increment();
-                        return (HashOutcome.Failed($"cannot read executable {Describe(job.Executable, job.OpenPath)}: {NativeFile.Describe(-read)}"), default);
-                    }
-
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    Metrics.Bytes.Add(read);
-                    offset += read;
-                    if (offset > _settings.MaxFileSize)
-                    {
-                        break;
-                    }
-
-                    digests.Append(buffer.AsSpan(0, read));
-                }
-
-                error = NativeFile.Stat(fd, out var after);
-                if (error == 0 && after == before && offset == before.Size)
-                {
-                    return (HashOutcome.Hashed(digests.Finish()), before);
-                }
-
                 digests.Reset();
-                if (error != 0)
-                {
-                    Metrics.Errors.Increment();
-                    return (HashOutcome.Failed($"cannot stat executable {Describe(job.Executable, job.OpenPath)}: {NativeFile.Describe(error)}"), default);
-                }
-
-                before = after;
+                Metrics.Errors.Increment();
+                return HashOutcome.Failed($"cannot stat executable {job.Executable} of PID {job.Pid}: {NativeFile.Describe(error)}");
             }
 
-            Metrics.Errors.Increment();
-            return (HashOutcome.Failed($"executable {job.Executable} kept changing while it was being hashed: not hashed"), default);
+            if (after != job.Identity || offset != size)
+            {
+                digests.Reset();
+                return Changed(job, "it was modified while it was being hashed");
+            }
+
+            return HashOutcome.Hashed(digests.Finish());
         }
         finally
         {
@@ -466,27 +507,111 @@ public sealed class ExecutableHasher : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the version that ran, when no descriptor was taken at the exec: <c>/proc/&lt;pid&gt;/exe</c> while the
+    /// process lives, else the path (our namespace only), each accepted only when its identity is the exec-time one.
+    /// </summary>
+    private HashOutcome? OpenExecuted(HashJob job, out int fd)
+    {
+        var identity = job.Identity;
+        var procError = 0;
+        var procDiffers = false;
+        if (job.Pid > 0)
+        {
+            var procPath = ProcExePath(job.Pid);
+            fd = NativeFile.OpenForReading(procPath);
+            if (fd >= 0)
+            {
+                var statError = NativeFile.Stat(fd, out var opened);
+                if (statError == 0 && opened == identity)
+                {
+                    return null;
+                }
+
+                // Same inode with other times or links: the running file itself was renamed over, unlinked or
+                // touched. Another inode: the pid now runs something else, and the path may still be the file.
+                procDiffers = statError == 0 && opened.Device == identity.Device && opened.Inode == identity.Inode;
+                NativeFile.Close(fd);
+            }
+            else
+            {
+                procError = -fd;
+            }
+        }
+
+        fd = -1;
+        if (procDiffers)
+        {
+            return Changed(job, "its size, times, owner or links are no longer those at the exec");
+        }
+
+        if (job.ByPath)
+        {
+            fd = NativeFile.OpenForReading(job.Executable);
+            if (fd < 0)
+            {
+                var error = -fd;
+                if (error == NativeFile.ENoEnt)
+                {
+                    return Changed(job, $"{job.Executable} was deleted or renamed and PID {job.Pid} has exited");
+                }
+
+                Metrics.Errors.Increment();
+                return HashOutcome.Failed($"cannot open executable {job.Executable}: {NativeFile.Describe(error)}");
+            }
+
+            var statError = NativeFile.Stat(fd, out var current);
+            if (statError == 0 && current == identity)
+            {
+                return null;
+            }
+
+            NativeFile.Close(fd);
+            fd = -1;
+            if (statError != 0)
+            {
+                Metrics.Errors.Increment();
+                return HashOutcome.Failed($"cannot stat executable {job.Executable}: {NativeFile.Describe(statError)}");
+            }
+
+            return Changed(job, current.Device == identity.Device && current.Inode == identity.Inode
+                ? "its size, times, owner or links are no longer those at the exec"
+                : $"{job.Executable} is now another file (inode {current.Inode}, it ran inode {identity.Inode})");
+        }
+
+        Metrics.Errors.Increment();
+        return HashOutcome.Failed(procError is NativeFile.ENoEnt or NativeFile.ESrch || job.Pid <= 0
+            ? $"cannot hash executable {job.Executable} of PID {job.Pid}: the process exited before /proc/{job.Pid}/exe could be read"
+            : procError != 0
+                ? $"cannot open executable {job.Executable} through /proc/{job.Pid}/exe: {NativeFile.Describe(procError)}"
+                : $"cannot hash executable {job.Executable}: PID {job.Pid} ran another executable before it could be read");
+    }
+
+    /// <summary>The answer for a file that is no longer the version that ran: no digest rather than another file's.</summary>
+    private HashOutcome Changed(HashJob job, string how)
+    {
+        Metrics.Changed.Increment();
+        return HashOutcome.Failed($"executable {job.Executable} of PID {job.Pid} changed after the exec: {how}; not hashed");
+    }
+
     /// <summary>Refuses what must not be read: anything but a regular file, and files over the size limit.</summary>
-    private HashOutcome? CheckFile(string executable, string openPath, in FileIdentity identity)
+    private HashOutcome? CheckFile(string executable, in FileIdentity identity)
     {
         if (!identity.IsRegularFile)
         {
             Metrics.Errors.Increment();
-            return HashOutcome.Failed($"executable {Describe(executable, openPath)} is a {identity.FileTypeName}, not a regular file: not hashed");
+            return HashOutcome.Failed($"executable {executable} is a {identity.FileTypeName}, not a regular file: not hashed");
         }
 
         if (identity.Size > _settings.MaxFileSize)
         {
             Metrics.TooLarge.Increment();
             return HashOutcome.Failed(
-                $"executable {Describe(executable, openPath)} is {HashSettings.FormatSize(identity.Size)}, over {HashSettings.Prefix}.max_file_size {HashSettings.FormatSize(_settings.MaxFileSize)}: not hashed");
+                $"executable {executable} is {HashSettings.FormatSize(identity.Size)}, over {HashSettings.Prefix}.max_file_size {HashSettings.FormatSize(_settings.MaxFileSize)}: not hashed");
         }
 
         return null;
     }
-
-    private static string Describe(string executable, string openPath) =>
-        ReferenceEquals(executable, openPath) || executable == openPath ? executable : $"{executable} (through {openPath})";
 
     private static string ProcExePath(int pid) => "/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/exe";
 }

@@ -1,19 +1,21 @@
 namespace Shipper.Module.System.Process.Hashing;
 
 /// <summary>
-/// A bounded least-recently-used map of file versions to digests. Not thread-safe: the
+/// A bounded least-recently-used map of file versions (statx identities: device, inode, size, times, …) to
+/// digests. A version is never changed in place, only added and aged out: a file replaced or rewritten is a new
+/// identity, and the old one stays right for the processes that ran it. Not thread-safe: the
 /// <see cref="ExecutableHasher"/> guards it with its lock.
 /// </summary>
 public sealed class HashCache
 {
-    private readonly Dictionary<HashCacheKey, LinkedListNode<HashCacheEntry>> _entries;
+    private readonly Dictionary<FileIdentity, LinkedListNode<HashCacheEntry>> _entries;
     private readonly LinkedList<HashCacheEntry> _recency = new();
 
     public HashCache(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
-        _entries = new Dictionary<HashCacheKey, LinkedListNode<HashCacheEntry>>(Math.Min(capacity, 1024));
+        _entries = new Dictionary<FileIdentity, LinkedListNode<HashCacheEntry>>(Math.Min(capacity, 1024));
     }
 
     public int Capacity { get; }
@@ -21,7 +23,7 @@ public sealed class HashCache
     public int Count => _entries.Count;
 
     /// <summary>Finds an entry and marks it most recently used.</summary>
-    public bool TryGet(HashCacheKey key, out HashCacheEntry entry)
+    public bool TryGet(in FileIdentity key, out HashCacheEntry entry)
     {
         if (_entries.TryGetValue(key, out var node))
         {
@@ -39,7 +41,7 @@ public sealed class HashCache
         return false;
     }
 
-    public bool Remove(HashCacheKey key)
+    public bool Remove(in FileIdentity key)
     {
         if (!_entries.Remove(key, out var node))
         {
@@ -53,7 +55,7 @@ public sealed class HashCache
     /// <summary>Adds or replaces an entry; returns true when that pushed out the least recently used one.</summary>
     public bool Put(HashCacheEntry entry)
     {
-        if (_entries.TryGetValue(entry.Key, out var existing))
+        if (_entries.TryGetValue(entry.Identity, out var existing))
         {
             existing.Value = entry;
             _recency.Remove(existing);
@@ -61,7 +63,7 @@ public sealed class HashCache
             return false;
         }
 
-        _entries[entry.Key] = _recency.AddFirst(entry);
+        _entries[entry.Identity] = _recency.AddFirst(entry);
         if (_entries.Count <= Capacity)
         {
             return false;
@@ -69,7 +71,7 @@ public sealed class HashCache
 
         var oldest = _recency.Last!;
         _recency.RemoveLast();
-        _entries.Remove(oldest.Value.Key);
+        _entries.Remove(oldest.Value.Identity);
         return true;
     }
 }

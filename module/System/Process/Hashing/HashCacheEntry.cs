@@ -1,16 +1,13 @@
 namespace Shipper.Module.System.Process.Hashing;
 
-/// <summary>One cached file version: the statx identity the digests were computed for, and the digests.</summary>
+/// <summary>One cached file version: the statx identity of the file that ran, and its digests.</summary>
 public sealed class HashCacheEntry
 {
-    public HashCacheEntry(HashCacheKey key, FileIdentity identity, HashOutcome outcome)
+    public HashCacheEntry(FileIdentity identity, HashOutcome outcome)
     {
-        Key = key;
         Identity = identity;
         Outcome = outcome;
     }
-
-    public HashCacheKey Key { get; }
 
     public FileIdentity Identity { get; }
 

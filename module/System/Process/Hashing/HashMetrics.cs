@@ -9,7 +9,8 @@ public sealed class HashMetrics
     {
         Hits = registry.Counter("process.hash.hits");
         Misses = registry.Counter("process.hash.misses");
-        Invalidations = registry.Counter("process.hash.invalidations");
+        OpenedAtExec = registry.Counter("process.hash.opened_at_exec");
+        Changed = registry.Counter("process.hash.changed");
         Evictions = registry.Counter("process.hash.evictions");
         Bytes = registry.Counter("process.hash.bytes");
         TooLarge = registry.Counter("process.hash.too_large");
@@ -17,14 +18,20 @@ public sealed class HashMetrics
         Timeouts = registry.Counter("process.hash.timeouts");
     }
 
-    /// <summary>Requests answered from the cache after a stat showed the file unchanged.</summary>
+    /// <summary>Requests answered from the cache: the file version that ran was hashed before, and nothing was read.</summary>
     public Counter Hits { get; }
 
-    /// <summary>Requests that needed a hash (a new file, or one that changed); shared in-flight hashes included.</summary>
+    /// <summary>Requests that needed a hash (a file version not cached); shared in-flight hashes included.</summary>
     public Counter Misses { get; }
 
-    /// <summary>Cached entries dropped because the file's identity changed (or it vanished).</summary>
-    public Counter Invalidations { get; }
+    /// <summary>Hashes started at the exec itself, through the descriptor opened on <c>/proc/&lt;pid&gt;/exe</c> then.</summary>
+    public Counter OpenedAtExec { get; }
+
+    /// <summary>
+    /// Requests refused because the executable was replaced, rewritten or removed after the exec before its
+    /// content could be read: the document carries no digest rather than the digest of another file.
+    /// </summary>
+    public Counter Changed { get; }
 
     /// <summary>Entries pushed out of the full cache.</summary>
     public Counter Evictions { get; }

@@ -21,12 +21,27 @@ internal static unsafe partial class NativeFile
 
     public const int ENoEnt = 2;
     public const int EIntr = 4;
+    public const int ESrch = 3;
     public const int EPerm = 1;
 
     private const int StatxSize = 256;
 
     /// <summary>statx of a path, following symbolic links (and the /proc/&lt;pid&gt;/exe magic link).</summary>
     public static int Stat(string path, out FileIdentity identity) => StatCore(AtFdCwd, path, 0, out identity);
+
+    /// <summary>statx of a NUL-terminated path (the /proc reader's own buffer), following links.</summary>
+    public static int Stat(byte* path, out FileIdentity identity)
+    {
+        byte* buffer = stackalloc byte[StatxSize];
+        if (StatxBytes(AtFdCwd, path, 0, StatxBasicStats, buffer) != 0)
+        {
+            identity = default;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        identity = Decode(buffer);
+        return 0;
+    }
 
     /// <summary>statx of an open descriptor: the file actually being read.</summary>
     public static int Stat(int fd, out FileIdentity identity) => StatCore(fd, "", AtEmptyPath, out identity);
@@ -88,8 +103,13 @@ internal static unsafe partial class NativeFile
             return Marshal.GetLastPInvokeError();
         }
 
-        // struct statx (linux/stat.h): offsets fixed by the kernel ABI on every architecture.
-        identity = new FileIdentity(
+        identity = Decode(buffer);
+        return 0;
+    }
+
+    // struct statx (linux/stat.h): offsets fixed by the kernel ABI on every architecture.
+    private static FileIdentity Decode(byte* buffer) =>
+        new(
             Device: MakeDevice(*(uint*)(buffer + 136), *(uint*)(buffer + 140)),
             Inode: *(ulong*)(buffer + 32),
             Size: *(long*)(buffer + 40),
@@ -101,8 +121,6 @@ internal static unsafe partial class NativeFile
             ModifiedNanoseconds: *(uint*)(buffer + 120),
             ChangedSeconds: *(long*)(buffer + 96),
             ChangedNanoseconds: *(uint*)(buffer + 104));
-        return 0;
-    }
 
     // glibc's makedev encoding, so Device compares equal to st_dev.
     private static ulong MakeDevice(uint major, uint minor) =>
@@ -111,6 +129,9 @@ internal static unsafe partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static partial int StatxBytes(int dirFd, byte* path, int flags, uint mask, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);

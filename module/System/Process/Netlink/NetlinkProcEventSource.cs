@@ -133,6 +133,12 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
     public string Backend => "netlink";
 
+    /// <summary>
+    /// Called on the reader thread with each exec's sample, the moment it was read (the hasher opens the executed
+    /// file then). Must be quick and must not throw.
+    /// </summary>
+    public Action<ProcessSample>? ExecRead { get; init; }
+
     public ChannelReader<ProcessObservation> Observations => _queue;
 
     public NetlinkSourceMetrics Metrics { get; }
@@ -885,9 +891,14 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             ? _reader.ReadStatOnly(e.ProcessPid, out failures, holdOpen: true)
             : _reader.Read(e.ProcessPid, out failures);
         Metrics.Enrichment.Count(failures);
-        if (e.Type == ProcEventType.Exec && sample.Args is { Length: 0 })
+        if (e.Type == ProcEventType.Exec)
         {
-            Metrics.Enrichment.Zombies.Increment();
+            if (sample.Args is { Length: 0 })
+            {
+                Metrics.Enrichment.Zombies.Increment();
+            }
+
+            ExecRead?.Invoke(sample);
         }
 
         if (_deferredSocket is not null)

@@ -513,6 +513,16 @@ public sealed unsafe class ProcReader : IDisposable
         if (TryReadLink(sample.Pid, "exe"u8, ref gone, out var length, out var errno))
         {
             sample.Executable = Encoding.UTF8.GetString(_buffer.AsSpan(0, length));
+
+            // The link follows to the inode that was executed whatever happened to its path since: this is the
+            // file version the digests must be of. _path still names the exe link.
+            fixed (byte* path = _path)
+            {
+                if (Hashing.NativeFile.Stat(path, out var identity) == 0)
+                {
+                    sample.ExecutableIdentity = identity;
+                }
+            }
         }
         else
         {

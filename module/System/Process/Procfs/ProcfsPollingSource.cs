@@ -57,6 +57,12 @@ public sealed class ProcfsPollingSource : IProcessEventSource
 
     public string Backend => "procfs";
 
+    /// <summary>
+    /// Called on the poll thread with the sample of each process first seen (its exec happened since the last
+    /// poll): the hasher opens the executed file then. Must be quick and must not throw.
+    /// </summary>
+    public Action<ProcessSample>? ExecRead { get; init; }
+
     public ChannelReader<ProcessObservation> Observations => _queue;
 
     /// <summary>Takes the baseline listing, then polls every period on the given time provider.</summary>
@@ -112,6 +118,7 @@ public sealed class ProcfsPollingSource : IProcessEventSource
 
                 var sample = _reader.Read(pid, out var failures);
                 _enrichment.Count(failures);
+                ExecRead?.Invoke(sample);
                 var fork = new ProcConnectorEvent(ProcEventType.Fork, 0, ForkTimestamp(now.StartTimeTicks, nowMonotonic), pid, pid, now.ParentPid, now.ParentPid, 0, 0);
                 Enqueue(new ProcessObservation(fork, sample, 0) { Synthetic = true });
             }

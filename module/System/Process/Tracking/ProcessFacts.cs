@@ -55,6 +55,9 @@ public sealed class ProcessFacts
 
     public string? Executable { get; set; }
 
+    /// <summary>The executed file's identity, read with <see cref="Executable"/> (see <see cref="ProcessSample.ExecutableIdentity"/>).</summary>
+    public Hashing.FileIdentity? ExecutableIdentity { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     public ulong MountNamespace { get; set; }
@@ -157,6 +160,7 @@ public sealed class ProcessFacts
         if (sample.Executable is not null || exec)
         {
             Executable = sample.Executable;
+            ExecutableIdentity = sample.ExecutableIdentity;
         }
 
         if (sample.WorkingDirectory is not null)
@@ -178,6 +182,7 @@ public sealed class ProcessFacts
         ArgsTruncated = false;
         ArgsTrueCount = null;
         Executable = null;
+        ExecutableIdentity = null;
     }
 
     /// <summary>A fork copies the parent: until the child execs (or /proc says otherwise) it runs the parent's image.</summary>
@@ -191,7 +196,12 @@ public sealed class ProcessFacts
             ArgsTrueCount = parent.ArgsTrueCount;
         }
 
-        Executable ??= parent.Executable;
+        if (Executable is null)
+        {
+            Executable = parent.Executable;
+            ExecutableIdentity = parent.ExecutableIdentity;
+        }
+
         WorkingDirectory ??= parent.WorkingDirectory;
         Uids ??= parent.Uids;
         Gids ??= parent.Gids;

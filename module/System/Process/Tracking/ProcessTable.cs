@@ -637,6 +637,13 @@ public sealed class ProcessTable
             return true;
         }
 
+        // Another inode at the same path is another exec (a restart after an upgrade); an unlinked or renamed
+        // file keeps its inode, so a running process whose file was replaced is not mistaken for one.
+        if (sample.ExecutableIdentity is { } now && known.ExecutableIdentity is { } then && (now.Device != then.Device || now.Inode != then.Inode))
+        {
+            return true;
+        }
+
         return sample.Args is { Length: > 0 } args && known.Args is { } knownArgs && !args.AsSpan().SequenceEqual(knownArgs);
     }
 

@@ -53,7 +53,7 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
         Assert.Equal("aaaa", Assert.Single(documents[0].Hashes!).Hex);
         Assert.Equal("bbbb", Assert.Single(documents[1].Hashes!).Hex);
         Assert.Null(documents[2].Hashes);
-        Assert.Equal(new ExecutableHashRequest(1, "/usr/bin/a", 4026531841), _hashes.Requests.First(r => r.Pid == 1));
+        Assert.Equal(new ExecutableHashRequest(1, "/usr/bin/a", 4026531841, IdentityOf(1)), _hashes.Requests.First(r => r.Pid == 1));
     }
 
     [Fact]
@@ -117,13 +117,20 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private void Write(int pid, string exe) =>
+    private void Write(int pid, string exe)
+    {
+        var sample = Sample(pid, 1, 10, "x", exe: exe);
+        sample.ExecutableIdentity = IdentityOf(pid);
         Assert.True(_reports.Writer.TryWrite(new ProcessReport
         {
             Events = ProcessEvents.Exec,
             Timestamp = DateTime.UtcNow,
-            Facts = ProcessFacts.FromSample(Sample(pid, 1, 10, "x", exe: exe)),
+            Facts = ProcessFacts.FromSample(sample),
         }));
+    }
+
+    /// <summary>A made-up statx identity per process, to see it handed to the hasher with the request.</summary>
+    private static Shipper.Module.System.Process.Hashing.FileIdentity IdentityOf(int pid) => new(2049, 1000 + (ulong)pid, 4096, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);
 
     /// <summary>A hash source whose answers the test gives, per path.</summary>
     private sealed class ManualHashes : IExecutableHashSource
@@ -141,6 +148,9 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
             Requests.Enqueue(request);
             return new ValueTask<ExecutableHashResult>(Pending(request.Executable).Task);
         }
+
+        /// <summary>The stage never calls this (the event source does), as with the real hasher.</summary>
+        public void HashAtExec(ExecutableHashRequest request) => throw new InvalidOperationException("the enrichment stage must not start hashes at the exec");
 
         public void Complete(string path, string hex) =>
             Pending(path).SetResult(new ExecutableHashResult(new[] { new ExecutableDigest("sha1", hex) }, null));

@@ -57,7 +57,7 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
         var binary = _fixture.CopyOf("/usr/bin/true", "true-copy");
         using var hasher = new ExecutableHasher(new HashSettings([HashType.Sha1]), _fixture.Metrics, _fixture.Time, Logger.Null);
         var source = new ExecutableHashSource(hasher, Logger.Null);
-        var request = new ExecutableHashRequest(1, binary, hasher.OwnMountNamespace);
+        var request = HashFixture.OfFile(binary, 1);
 
         var first = await source.HashAsync(request, CancellationToken.None).AsTask().WaitAsync(Wait);
         var second = source.HashAsync(request, CancellationToken.None);
@@ -74,8 +74,8 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
         using var hasher = new ExecutableHasher(new HashSettings([HashType.Sha1], maxFileSize: MiB), _fixture.Metrics, _fixture.Time, Logger.Null);
         var source = new ExecutableHashSource(hasher, Logger.Null);
 
-        var foreign = await source.HashAsync(new ExecutableHashRequest(1, big, hasher.OwnMountNamespace + 1), CancellationToken.None);
-        var tooLarge = await source.HashAsync(new ExecutableHashRequest(1, big, hasher.OwnMountNamespace), CancellationToken.None);
+        var foreign = await source.HashAsync(HashFixture.OfFile(big, 1, hasher.OwnMountNamespace + 1), CancellationToken.None);
+        var tooLarge = await source.HashAsync(HashFixture.OfFile(big, 1), CancellationToken.None);
 
         Assert.Same(ExecutableHashResult.None, foreign);
         Assert.Empty(tooLarge.Digests);
@@ -139,8 +139,10 @@ public sealed class ExecutableHashSourceTests : IAsyncLifetime
 
     private void Write(int pid, string exe)
     {
+        // What the event source read at the exec: the path, and statx of the file that ran.
         var sample = Sample(pid, 1, 10, "x", exe: exe);
         sample.MountNamespace = MountNamespace.OfSelf();
+        sample.ExecutableIdentity = HashFixture.OfFile(exe).Identity;
         Assert.True(_reports.Writer.TryWrite(new ProcessReport
         {
             Events = ProcessEvents.Exec,

@@ -1,4 +1,5 @@
 using global::System.Diagnostics;
+using Shipper.Module.System.Process.Enrichment;
 using Shipper.Module.System.Process.Hashing;
 using Shipper.Tests.Support;
 
@@ -24,15 +25,12 @@ public sealed class ExecutableHasherTests : IDisposable
     {
         var binary = _fixture.CopyOf("/usr/bin/sleep", "copied-sleep");
         var process = _fixture.Start(binary, "30");
-        var pid = process.Id;
-        // What the tracker reads from /proc for this process.
-        var executable = new FileInfo($"/proc/{pid}/exe").LinkTarget;
-        var mountNamespace = MountNamespace.OfProcess(pid);
-        Assert.Equal(binary, executable);
-        Assert.Equal(Own, mountNamespace);
+        var request = HashFixture.OfProcess(process.Id);
+        Assert.Equal(binary, request.Executable);
+        Assert.Equal(Own, request.MountNamespace);
 
         var hasher = _fixture.Hasher(Settings());
-        var outcome = await hasher.GetAsync(executable, pid, mountNamespace).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
 
         Assert.Equal(HashStatus.Hashed, outcome.Status);
         Assert.Equal([HashType.Sha1, HashType.Sha256], outcome.Digests.Select(d => d.Type));
@@ -47,88 +45,213 @@ public sealed class ExecutableHasherTests : IDisposable
     {
         var binary = _fixture.CopyOf("/usr/bin/true", "copied-true");
         var process = _fixture.Start(binary);
-        await process.WaitForExitAsync();
+        await HashFixture.Exited(process);
         Assert.Equal(0, process.ExitCode);
         var hasher = _fixture.Hasher(Settings());
 
-        var first = await hasher.GetAsync(binary, process.Id, Own).AsTask().WaitAsync(Guard);
+        var request = HashFixture.OfFile(binary, process.Id);
+        var first = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
         var bytes = _fixture.Counter("process.hash.bytes");
-        var second = hasher.GetAsync(binary, process.Id + 1, Own);
+
+        // The cache answers from the exec-time identity alone: the file is not even looked at (here it is gone).
+        File.Delete(binary);
+        var second = hasher.GetAsync(request with { Pid = process.Id + 1 });
 
         Assert.True(second.IsCompletedSuccessfully, "a hit answers synchronously");
         Assert.Same(first, await second);
         Assert.Equal(bytes, _fixture.Counter("process.hash.bytes"));
         Assert.Equal(1, _fixture.Counter("process.hash.hits"));
         Assert.Equal(1, _fixture.Counter("process.hash.misses"));
-        Assert.Equal(ExternalTool.Digest("sha1sum", binary), first[HashType.Sha1]);
+        Assert.Equal(ExternalTool.Digest("sha1sum", "/usr/bin/true"), first[HashType.Sha1]);
     }
 
     [Fact]
-    public async Task AFileReplacedUnderTheSamePathGetsTheNewDigest()
+    public async Task APackageUpgradeBetweenTwoExecsGivesEachExecItsOwnFilesDigest()
     {
-        var binary = _fixture.CopyOf("/usr/bin/true", "tool");
+        var binary = _fixture.UniqueCopyOf("/usr/bin/sleep", "tool", "version 1");
+        var oldDigest = ExternalTool.Digest("sha256sum", binary);
         var hasher = _fixture.Hasher(Settings());
-        var before = await hasher.GetAsync(binary, 0, Own).AsTask().WaitAsync(Guard);
-        var inodeBefore = Inode(binary);
+        var before = _fixture.Start(binary, "30");
+        var oldRequest = HashFixture.OfProcess(before.Id);
+        hasher.HashAtExec(oldRequest);
 
-        // A package upgrade: a new file renamed over the old one (new inode).
-        var replacement = _fixture.CopyOf("/usr/bin/false", "tool.new");
+        // A package upgrade: a new file renamed over the old one (new inode), then the service restarts.
+        var replacement = _fixture.UniqueCopyOf("/usr/bin/sleep", "tool.new", "version 2");
+        var newDigest = ExternalTool.Digest("sha256sum", replacement);
         File.Move(replacement, binary, overwrite: true);
-        Assert.NotEqual(inodeBefore, Inode(binary));
-        var process = _fixture.Start(binary);
-        await process.WaitForExitAsync();
-        Assert.Equal(1, process.ExitCode);
+        var after = _fixture.Start(binary, "30");
+        var newRequest = HashFixture.OfProcess(after.Id);
+        Assert.NotEqual(oldRequest.Identity!.Value.Inode, newRequest.Identity!.Value.Inode);
 
-        var after = await hasher.GetAsync(binary, process.Id, Own).AsTask().WaitAsync(Guard);
+        var newOutcome = await hasher.GetAsync(newRequest).AsTask().WaitAsync(Guard);
+        var oldOutcome = await hasher.GetAsync(oldRequest).AsTask().WaitAsync(Guard);
 
-        Assert.NotEqual(before[HashType.Sha256], after[HashType.Sha256]);
-        Assert.Equal(ExternalTool.Digest("sha256sum", binary), after[HashType.Sha256]);
-        Assert.Equal(1, _fixture.Counter("process.hash.invalidations"));
+        Assert.Equal(oldDigest, oldOutcome[HashType.Sha256]);
+        Assert.Equal(newDigest, newOutcome[HashType.Sha256]);
+        Assert.Equal(0, _fixture.Counter("process.hash.changed"));
     }
 
     [Fact]
-    public async Task AFileRewrittenInPlaceGetsTheNewDigest()
+    public async Task AFileRewrittenInPlaceAfterItsProcessExitedGivesNoDigestOfTheNewContent()
     {
         var binary = _fixture.CopyOf("/usr/bin/true", "tool");
+        var process = _fixture.Start(binary);
+        await HashFixture.Exited(process);
+        var ran = HashFixture.OfFile(binary, process.Id);
         var hasher = _fixture.Hasher(Settings());
-        var before = await hasher.GetAsync(binary, 0, Own).AsTask().WaitAsync(Guard);
-        var inode = Inode(binary);
 
-        // Same inode, new size and mtime: an ELF file still runs with bytes appended.
+        // Same inode, new size and mtime: what runs next is another version, not the one that ran.
         using (var stream = new FileStream(binary, FileMode.Append, FileAccess.Write))
         {
             stream.Write("appended"u8);
         }
 
-        Assert.Equal(inode, Inode(binary));
-        var process = _fixture.Start(binary);
-        await process.WaitForExitAsync();
-        Assert.Equal(0, process.ExitCode);
+        var outcome = await hasher.GetAsync(ran).AsTask().WaitAsync(Guard);
+        var next = await hasher.GetAsync(HashFixture.OfFile(binary)).AsTask().WaitAsync(Guard);
 
-        var after = await hasher.GetAsync(binary, process.Id, Own).AsTask().WaitAsync(Guard);
-
-        Assert.NotEqual(before[HashType.Sha1], after[HashType.Sha1]);
-        Assert.Equal(ExternalTool.Digest("sha1sum", binary), after[HashType.Sha1]);
-        Assert.Equal(1, _fixture.Counter("process.hash.invalidations"));
+        Assert.Equal(HashStatus.Failed, outcome.Status);
+        Assert.Empty(outcome.Digests);
+        Assert.Equal($"executable {binary} of PID {process.Id} changed after the exec: its size, times, owner or links are no longer those at the exec; not hashed", outcome.Message);
+        Assert.Equal(1, _fixture.Counter("process.hash.changed"));
+        Assert.Equal(ExternalTool.Digest("sha1sum", binary), next[HashType.Sha1]);
     }
 
     [Fact]
     public async Task ASameSizeRewriteIsCaughtByTheTimestamps()
     {
         var path = _fixture.Write("data", 4096, seed: 1);
+        var ran = HashFixture.OfFile(path);
         var hasher = _fixture.Hasher(Settings());
-        var before = await hasher.GetAsync(path, 0, Own).AsTask().WaitAsync(Guard);
 
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
         {
             stream.Write(new byte[16]);
         }
 
-        var after = await hasher.GetAsync(path, 0, Own).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(ran).AsTask().WaitAsync(Guard);
 
         Assert.Equal(4096, new FileInfo(path).Length);
-        Assert.NotEqual(before[HashType.Sha1], after[HashType.Sha1]);
-        Assert.Equal(ExternalTool.Digest("sha1sum", path), after[HashType.Sha1]);
+        Assert.Empty(outcome.Digests);
+        Assert.Contains("changed after the exec", outcome.Message);
+        Assert.Equal(0, _fixture.Counter("process.hash.bytes"));
+    }
+
+    [Fact]
+    public async Task AShortProcessWhoseFileIsRenamedOverRightAfterItExitsGetsItsOwnDigest()
+    {
+        var binary = _fixture.UniqueCopyOf("/usr/bin/sleep", "x", "the one that ran");
+        var expected = ExternalTool.Digest("sha256sum", binary);
+        var hasher = _fixture.Hasher(Settings());
+        var process = _fixture.Start(binary, "0.2");
+        Assert.True(hasher.HashAtExec(HashFixture.OfProcess(process.Id)), "a miss opens the file at the exec");
+        var request = HashFixture.OfProcess(process.Id);
+        await HashFixture.Exited(process);
+
+        var replacement = _fixture.UniqueCopyOf("/usr/bin/sleep", "x.new", "the replacement");
+        File.Move(replacement, binary, overwrite: true);
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
+
+        Assert.Equal(HashStatus.Hashed, outcome.Status);
+        Assert.Equal(expected, outcome[HashType.Sha256]);
+        Assert.Equal(1, _fixture.Counter("process.hash.opened_at_exec"));
+    }
+
+    [Fact]
+    public async Task AFileRenamedOverBeforeAnyoneOpenedItGivesNoDigestRatherThanTheReplacements()
+    {
+        // The process was gone before the hasher heard of it: its path now leads to another file.
+        var binary = _fixture.UniqueCopyOf("/usr/bin/sleep", "x", "the one that ran");
+        var process = _fixture.Start(binary, "0.2");
+        var request = HashFixture.OfProcess(process.Id);
+        await HashFixture.Exited(process);
+        var replacement = _fixture.UniqueCopyOf("/usr/bin/sleep", "x.new", "the replacement");
+        File.Move(replacement, binary, overwrite: true);
+        var hasher = _fixture.Hasher(Settings());
+
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
+
+        Assert.Empty(outcome.Digests);
+        Assert.StartsWith($"executable {binary} of PID {process.Id} changed after the exec: {binary} is now another file (inode ", outcome.Message);
+        Assert.Equal(1, _fixture.Counter("process.hash.changed"));
+        Assert.Equal(0, _fixture.Counter("process.hash.bytes"));
+    }
+
+    [Fact]
+    public async Task AFileDeletedAfterItsProcessExitedGivesNoDigestAndSaysSo()
+    {
+        var binary = _fixture.CopyOf("/usr/bin/true", "gone-after");
+        var process = _fixture.Start(binary);
+        await HashFixture.Exited(process);
+        var request = HashFixture.OfFile(binary, process.Id);
+        File.Delete(binary);
+        var hasher = _fixture.Hasher(Settings());
+
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
+
+        Assert.Equal($"executable {binary} of PID {process.Id} changed after the exec: {binary} was deleted or renamed and PID {process.Id} has exited; not hashed", outcome.Message);
+        Assert.Equal(1, _fixture.Counter("process.hash.changed"));
+    }
+
+    [Fact]
+    public async Task ARunningProcessWhoseFileIsReplacedOrDeletedKeepsTheDigestOfWhatRuns()
+    {
+        var replaced = _fixture.UniqueCopyOf("/usr/bin/sleep", "replaced", "replaced while running");
+        var deleted = _fixture.UniqueCopyOf("/usr/bin/sleep", "deleted", "deleted while running");
+        var replacedDigest = ExternalTool.Digest("sha256sum", replaced);
+        var deletedDigest = ExternalTool.Digest("sha256sum", deleted);
+        var hasher = _fixture.Hasher(Settings());
+        var one = _fixture.Start(replaced, "30");
+        var two = _fixture.Start(deleted, "30");
+        var oneRequest = HashFixture.OfProcess(one.Id);
+        var twoRequest = HashFixture.OfProcess(two.Id);
+        hasher.HashAtExec(oneRequest);
+        hasher.HashAtExec(twoRequest);
+
+        File.Move(_fixture.UniqueCopyOf("/usr/bin/sleep", "replacement", "the replacement"), replaced, overwrite: true);
+        File.Delete(deleted);
+        var oneOutcome = await hasher.GetAsync(oneRequest).AsTask().WaitAsync(Guard);
+        var twoOutcome = await hasher.GetAsync(twoRequest).AsTask().WaitAsync(Guard);
+
+        // The document published at the exit asks again with the same exec-time identity: still a hit.
+        var oneAgain = hasher.GetAsync(oneRequest);
+        Assert.True(oneAgain.IsCompletedSuccessfully);
+        Assert.Equal(replacedDigest, oneOutcome[HashType.Sha256]);
+        Assert.Equal(replacedDigest, (await oneAgain)[HashType.Sha256]);
+        Assert.Equal(deletedDigest, twoOutcome[HashType.Sha256]);
+        Assert.Equal(0, _fixture.Counter("process.hash.changed"));
+    }
+
+    [Fact]
+    public async Task AReusedPidCannotLendItsFileToTheProcessThatHadItBefore()
+    {
+        // The request names the version PID n ran; /proc/n/exe now leads to another file (a later exec, or a
+        // reused pid): that file is not read in its place, in our namespace or another.
+        var first = _fixture.UniqueCopyOf("/usr/bin/sleep", "first", "first image");
+        var second = _fixture.UniqueCopyOf("/usr/bin/sleep", "second", "second image");
+        var process = _fixture.Start(second, "30");
+        var ranFirst = HashFixture.OfFile(first, process.Id);
+        File.Delete(first);
+        var hasher = _fixture.Hasher(Settings(otherNamespaces: true), ownMountNamespace: Own + 1);
+
+        var outcome = await hasher.GetAsync(ranFirst with { MountNamespace = Own }).AsTask().WaitAsync(Guard);
+
+        Assert.Empty(outcome.Digests);
+        Assert.Equal($"cannot hash executable {first}: PID {process.Id} ran another executable before it could be read", outcome.Message);
+        Assert.Equal(0, _fixture.Counter("process.hash.bytes"));
+    }
+
+    [Fact]
+    public async Task AHitAtTheExecOpensNothing()
+    {
+        var binary = _fixture.CopyOf("/usr/bin/sleep", "hit");
+        var hasher = _fixture.Hasher(Settings());
+        var one = _fixture.Start(binary, "30");
+        var request = HashFixture.OfProcess(one.Id);
+        await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
+        var two = _fixture.Start(binary, "30");
+
+        Assert.False(hasher.HashAtExec(HashFixture.OfProcess(two.Id)), "the version is cached: nothing to open");
+        Assert.Equal(0, _fixture.Counter("process.hash.opened_at_exec"));
     }
 
     [Fact]
@@ -137,7 +260,7 @@ public sealed class ExecutableHasherTests : IDisposable
         var path = _fixture.Write("big", 3 * 1024 * 1024, seed: 2);
         var hasher = _fixture.Hasher(Settings(maxFileSize: 2 * MiB));
 
-        var outcome = await hasher.GetAsync(path, 42, Own).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(HashFixture.OfFile(path, 42)).AsTask().WaitAsync(Guard);
 
         Assert.Equal(HashStatus.Failed, outcome.Status);
         Assert.True(outcome.IsError);
@@ -152,8 +275,8 @@ public sealed class ExecutableHasherTests : IDisposable
     {
         var hasher = _fixture.Hasher(Settings());
 
-        var directory = await hasher.GetAsync(_fixture.Directory, 1, Own).AsTask().WaitAsync(Guard);
-        var device = await hasher.GetAsync("/dev/zero", 1, Own).AsTask().WaitAsync(Guard);
+        var directory = await hasher.GetAsync(HashFixture.OfFile(_fixture.Directory, 1)).AsTask().WaitAsync(Guard);
+        var device = await hasher.GetAsync(HashFixture.OfFile("/dev/zero", 1)).AsTask().WaitAsync(Guard);
 
         Assert.Equal(HashStatus.Failed, directory.Status);
         Assert.Contains("is a directory, not a regular file", directory.Message);
@@ -167,12 +290,12 @@ public sealed class ExecutableHasherTests : IDisposable
     {
         var hasher = _fixture.Hasher(Settings());
 
-        var missing = await hasher.GetAsync(_fixture.Path("gone"), 7, Own).AsTask().WaitAsync(Guard);
-        var relative = await hasher.GetAsync("bin/tool", 7, Own).AsTask().WaitAsync(Guard);
-        var none = await hasher.GetAsync(null, 7, Own).AsTask().WaitAsync(Guard);
+        var missing = await hasher.GetAsync(HashFixture.OfFile(_fixture.Path("gone"), 7)).AsTask().WaitAsync(Guard);
+        var relative = await hasher.GetAsync(new ExecutableHashRequest(7, "bin/tool", Own, null)).AsTask().WaitAsync(Guard);
+        var none = await hasher.GetAsync(new ExecutableHashRequest(7, "", Own, null)).AsTask().WaitAsync(Guard);
 
         Assert.Equal(HashStatus.Failed, missing.Status);
-        Assert.Contains("No such file or directory", missing.Message);
+        Assert.Equal("cannot hash executable " + _fixture.Path("gone") + " of PID 7: the process exited before /proc/7/exe said which file it ran", missing.Message);
         Assert.Equal(HashStatus.Skipped, relative.Status);
         Assert.Equal("executable path 'bin/tool' of PID 7 is not absolute: not hashed", relative.Message);
         Assert.Equal(HashStatus.Skipped, none.Status);
@@ -183,7 +306,7 @@ public sealed class ExecutableHasherTests : IDisposable
     public async Task AnEmptyHashTypesListTurnsHashingOff()
     {
         var hasher = _fixture.Hasher(Settings(types: []));
-        var outcome = await hasher.GetAsync("/usr/bin/true", 1, Own);
+        var outcome = await hasher.GetAsync(HashFixture.OfFile("/usr/bin/true", 1));
         Assert.False(hasher.Enabled);
         Assert.Equal(HashStatus.Skipped, outcome.Status);
         Assert.Contains("hash_types is empty", outcome.Message);
@@ -196,9 +319,9 @@ public sealed class ExecutableHasherTests : IDisposable
         var first = _fixture.Write("first", 1024 * 1024, seed: 3);
         var shared = _fixture.Write("shared", 1024 * 1024, seed: 4);
         var hasher = _fixture.Hasher(Settings(maxFileSize: MiB, scanRate: MiB));
-        await hasher.GetAsync(first, 1, Own).AsTask().WaitAsync(Guard);
+        await hasher.GetAsync(HashFixture.OfFile(first, 1)).AsTask().WaitAsync(Guard);
 
-        var requests = Enumerable.Range(0, 10).Select(i => hasher.GetAsync(shared, 100 + i, Own).AsTask()).ToArray();
+        var requests = Enumerable.Range(0, 10).Select(i => hasher.GetAsync(HashFixture.OfFile(shared, 100 + i)).AsTask()).ToArray();
         Assert.All(requests, r => Assert.False(r.IsCompleted));
         var outcomes = await _fixture.AdvanceUntil(Task.WhenAll(requests), TimeSpan.FromMilliseconds(100));
 
@@ -214,10 +337,10 @@ public sealed class ExecutableHasherTests : IDisposable
         var first = _fixture.Write("first", 4 * 1024 * 1024, seed: 5);
         var slow = _fixture.Write("slow", 4 * 1024 * 1024, seed: 6);
         var hasher = _fixture.Hasher(Settings(maxFileSize: 4 * MiB, scanRate: MiB, maxWait: TimeSpan.FromSeconds(1)));
-        await _fixture.AdvanceUntil(hasher.GetAsync(first, 1, Own).AsTask(), TimeSpan.FromMilliseconds(100));
+        await _fixture.AdvanceUntil(hasher.GetAsync(HashFixture.OfFile(first, 1)).AsTask(), TimeSpan.FromMilliseconds(100));
 
         // The bucket is empty: the next 4 MiB need about 4 s, the caller waits 1 s.
-        var outcome = await _fixture.AdvanceUntil(hasher.GetAsync(slow, 2, Own).AsTask(), TimeSpan.FromMilliseconds(100));
+        var outcome = await _fixture.AdvanceUntil(hasher.GetAsync(HashFixture.OfFile(slow, 2)).AsTask(), TimeSpan.FromMilliseconds(100));
 
         Assert.True(outcome.TimedOut);
         Assert.True(outcome.IsError);
@@ -225,7 +348,7 @@ public sealed class ExecutableHasherTests : IDisposable
         Assert.Equal(1, _fixture.Counter("process.hash.timeouts"));
 
         await _fixture.AdvanceUntil(() => hasher.CachedCount == 2, TimeSpan.FromMilliseconds(100));
-        var later = hasher.GetAsync(slow, 3, Own);
+        var later = hasher.GetAsync(HashFixture.OfFile(slow, 3));
         Assert.True(later.IsCompletedSuccessfully);
         Assert.Equal(ExternalTool.Digest("sha256sum", slow), (await later)[HashType.Sha256]);
         Assert.Equal(1, _fixture.Counter("process.hash.hits"));
@@ -239,10 +362,10 @@ public sealed class ExecutableHasherTests : IDisposable
         var first = _fixture.Write("first", 3 * 1024 * 1024, seed: 7);
         var second = _fixture.Write("second", 3 * 1024 * 1024, seed: 8);
         var hasher = _fixture.Hasher(Settings(maxFileSize: 3 * MiB, scanRate: MiB), TimeProvider.System);
-        await hasher.GetAsync(first, 1, Own).AsTask().WaitAsync(Guard);
+        await hasher.GetAsync(HashFixture.OfFile(first, 1)).AsTask().WaitAsync(Guard);
 
         var stopwatch = Stopwatch.StartNew();
-        var outcome = await hasher.GetAsync(second, 2, Own).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(HashFixture.OfFile(second, 2)).AsTask().WaitAsync(Guard);
         stopwatch.Stop();
 
         Assert.Equal(HashStatus.Hashed, outcome.Status);
@@ -259,7 +382,7 @@ public sealed class ExecutableHasherTests : IDisposable
 
         foreach (var path in new[] { a, b, c, a })
         {
-            await hasher.GetAsync(path, 1, Own).AsTask().WaitAsync(Guard);
+            await hasher.GetAsync(HashFixture.OfFile(path, 1)).AsTask().WaitAsync(Guard);
         }
 
         Assert.Equal(2, hasher.CachedCount);
@@ -280,18 +403,18 @@ public sealed class ExecutableHasherTests : IDisposable
         var expected = ExternalTool.Digest("sha256sum", binary);
         var process = _fixture.Start(binary, "30");
         File.Delete(binary);
-        var executable = new FileInfo($"/proc/{process.Id}/exe").LinkTarget;
-        Assert.Equal(binary + " (deleted)", executable);
+        var request = HashFixture.OfProcess(process.Id);
+        Assert.Equal(binary + " (deleted)", request.Executable);
 
         var hasher = _fixture.Hasher(Settings());
-        var outcome = await hasher.GetAsync(executable, process.Id, Own).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
 
         Assert.Equal(HashStatus.Hashed, outcome.Status);
         Assert.Equal(expected, outcome[HashType.Sha256]);
     }
 
     [Fact]
-    public async Task ForeignNamespacesAreHashedOnlyWhenAllowedAndKeyedByDeviceAndInode()
+    public async Task ForeignNamespacesAreHashedOnlyWhenAllowedAndOnlyThroughProc()
     {
         // Pretend our own namespace is another one, so every process looks foreign (no root needed).
         var binary = _fixture.CopyOf("/usr/bin/sleep", "foreign");
@@ -299,15 +422,17 @@ public sealed class ExecutableHasherTests : IDisposable
         var two = _fixture.Start(binary, "30");
         var theirs = MountNamespace.OfProcess(one.Id);
 
+        var oneRequest = HashFixture.OfProcess(one.Id);
+        var twoRequest = HashFixture.OfProcess(two.Id);
         var strict = _fixture.Hasher(Settings(), ownMountNamespace: theirs + 1);
-        var skipped = await strict.GetAsync(binary, one.Id, theirs).AsTask().WaitAsync(Guard);
+        var skipped = await strict.GetAsync(oneRequest).AsTask().WaitAsync(Guard);
         Assert.Equal(HashStatus.Skipped, skipped.Status);
         Assert.Contains($"PID {one.Id} runs in another mount namespace", skipped.Message);
         Assert.Contains("process.hash.other_namespaces: true", skipped.Message);
 
         var open = _fixture.Hasher(Settings(otherNamespaces: true), ownMountNamespace: theirs + 1);
-        var first = await open.GetAsync("/path/that/means/nothing/here", one.Id, theirs).AsTask().WaitAsync(Guard);
-        var second = open.GetAsync("/another/meaningless/path", two.Id, theirs);
+        var first = await open.GetAsync(oneRequest with { Executable = "/path/that/means/nothing/here" }).AsTask().WaitAsync(Guard);
+        var second = open.GetAsync(twoRequest with { Executable = "/another/meaningless/path" });
 
         Assert.Equal(ExternalTool.Digest("sha256sum", binary), first[HashType.Sha256]);
         Assert.True(second.IsCompletedSuccessfully, "a second process running the same file is a cache hit");
@@ -318,7 +443,7 @@ public sealed class ExecutableHasherTests : IDisposable
     public async Task AnUnknownNamespaceOfAGoneProcessIsNotGuessed()
     {
         var hasher = _fixture.Hasher(Settings(otherNamespaces: true));
-        var outcome = await hasher.GetAsync("/usr/bin/true", int.MaxValue, 0).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(HashFixture.OfFile("/usr/bin/true", int.MaxValue, mountNamespace: 0)).AsTask().WaitAsync(Guard);
         Assert.Equal(HashStatus.Skipped, outcome.Status);
         Assert.Contains("mount namespace of PID 2147483647 is unknown", outcome.Message);
     }
@@ -327,7 +452,7 @@ public sealed class ExecutableHasherTests : IDisposable
     public void MetricsAreRegisteredUnderProcessHash()
     {
         _fixture.Hasher(Settings());
-        foreach (var name in new[] { "hits", "misses", "invalidations", "evictions", "bytes", "too_large", "errors", "timeouts" })
+        foreach (var name in new[] { "hits", "misses", "opened_at_exec", "changed", "evictions", "bytes", "too_large", "errors", "timeouts" })
         {
             Assert.Equal(0, _fixture.Counter("process.hash." + name));
         }
@@ -369,22 +494,18 @@ public sealed class ExecutableHasherTests : IDisposable
         Assert.NotEqual(0UL, theirs);
         Assert.NotEqual(Own, theirs);
 
+        var request = HashFixture.OfProcess(process.Id);
+        Assert.Equal(theirs, request.MountNamespace);
         var strict = _fixture.Hasher(Settings());
-        var skipped = await strict.GetAsync(executable, process.Id, theirs).AsTask().WaitAsync(Guard);
+        var skipped = await strict.GetAsync(request).AsTask().WaitAsync(Guard);
         Assert.Equal(HashStatus.Skipped, skipped.Status);
         Assert.Contains("another mount namespace", skipped.Message);
         Assert.Equal(0, _fixture.Counter("process.hash.bytes"));
 
         var open = _fixture.Hasher(Settings(otherNamespaces: true));
-        var hashed = await open.GetAsync(executable, process.Id, theirs).AsTask().WaitAsync(Guard);
+        var hashed = await open.GetAsync(request).AsTask().WaitAsync(Guard);
         Assert.Equal(HashStatus.Hashed, hashed.Status);
         Assert.Equal(expected, hashed[HashType.Sha256]);
         Assert.NotEqual(ExternalTool.Digest("sha256sum", decoy), hashed[HashType.Sha256]);
-    }
-
-    private static ulong Inode(string path)
-    {
-        Assert.Equal(0, NativeFile.Stat(path, out var identity));
-        return identity.Inode;
     }
 }

@@ -8,14 +8,14 @@ public class HashCacheTests
     public void EvictsTheLeastRecentlyUsedEntry()
     {
         var cache = new HashCache(2);
-        Assert.False(cache.Put(Entry("/a")));
-        Assert.False(cache.Put(Entry("/b")));
-        Assert.True(cache.TryGet(HashCacheKey.ForPath("/a"), out _));
-        Assert.True(cache.Put(Entry("/c")));
+        Assert.False(cache.Put(Entry(Version(1))));
+        Assert.False(cache.Put(Entry(Version(2))));
+        Assert.True(cache.TryGet(Version(1), out _));
+        Assert.True(cache.Put(Entry(Version(3))));
 
-        Assert.True(cache.TryGet(HashCacheKey.ForPath("/a"), out _));
-        Assert.False(cache.TryGet(HashCacheKey.ForPath("/b"), out _));
-        Assert.True(cache.TryGet(HashCacheKey.ForPath("/c"), out _));
+        Assert.True(cache.TryGet(Version(1), out _));
+        Assert.False(cache.TryGet(Version(2), out _));
+        Assert.True(cache.TryGet(Version(3), out _));
         Assert.Equal(2, cache.Count);
     }
 
@@ -23,21 +23,30 @@ public class HashCacheTests
     public void ReplacingAnEntryEvictsNothing()
     {
         var cache = new HashCache(1);
-        Assert.False(cache.Put(Entry("/a")));
-        Assert.False(cache.Put(Entry("/a")));
+        Assert.False(cache.Put(Entry(Version(1))));
+        Assert.False(cache.Put(Entry(Version(1))));
         Assert.Equal(1, cache.Count);
     }
 
     [Fact]
-    public void PathAndDeviceInodeKeysAreDistinct()
+    public void EveryPartOfTheIdentityTellsVersionsApart()
     {
-        var cache = new HashCache(4);
-        cache.Put(new HashCacheEntry(HashCacheKey.ForFile(8, 42), default, HashOutcome.Hashed([])));
-        Assert.True(cache.TryGet(HashCacheKey.ForFile(8, 42), out _));
-        Assert.False(cache.TryGet(HashCacheKey.ForFile(8, 43), out _));
-        Assert.True(cache.Remove(HashCacheKey.ForFile(8, 42)));
+        // Same inode rewritten (size, mtime, ctime) or re-linked (ctime, links): another version each time.
+        var cache = new HashCache(8);
+        var ran = Version(1);
+        cache.Put(Entry(ran));
+
+        Assert.True(cache.TryGet(ran, out _));
+        Assert.False(cache.TryGet(ran with { Device = 9 }, out _));
+        Assert.False(cache.TryGet(ran with { Size = ran.Size + 1 }, out _));
+        Assert.False(cache.TryGet(ran with { ModifiedNanoseconds = 1 }, out _));
+        Assert.False(cache.TryGet(ran with { ChangedSeconds = ran.ChangedSeconds + 1 }, out _));
+        Assert.False(cache.TryGet(ran with { LinkCount = 0 }, out _));
+        Assert.True(cache.Remove(ran));
         Assert.Equal(0, cache.Count);
     }
 
-    private static HashCacheEntry Entry(string path) => new(HashCacheKey.ForPath(path), default, HashOutcome.Hashed([]));
+    private static FileIdentity Version(ulong inode) => new(8, inode, 4096, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);
+
+    private static HashCacheEntry Entry(FileIdentity identity) => new(identity, HashOutcome.Hashed([]));
 }

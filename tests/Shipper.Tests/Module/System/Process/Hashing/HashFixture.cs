@@ -2,7 +2,9 @@ using global::System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using Shipper.Module.Logging;
 using Shipper.Module.Monitoring;
+using Shipper.Module.System.Process.Enrichment;
 using Shipper.Module.System.Process.Hashing;
+using Shipper.Module.System.Process.Procfs;
 
 namespace Shipper.Tests.Module.System.Process.Hashing;
 
@@ -28,6 +30,40 @@ internal sealed class HashFixture : IDisposable
         var hasher = new ExecutableHasher(settings, Metrics, time ?? Time, Logger.Null, ownMountNamespace);
         _owned.Add(hasher);
         return hasher;
+    }
+
+    /// <summary>
+    /// The request for a running process, from what the event source reads at its exec: a real
+    /// <see cref="ProcReader"/> sample (executable, mount namespace, and the statx of /proc/&lt;pid&gt;/exe).
+    /// </summary>
+    public static ExecutableHashRequest OfProcess(int pid)
+    {
+        using var reader = new ProcReader();
+        var sample = reader.Read(pid);
+        Assert.True(sample.ExecutableIdentity is not null, $"PID {pid} is gone: {string.Join("; ", sample.Errors ?? [])}");
+        return ExecutableHashRequest.ForSample(sample)!.Value;
+    }
+
+    /// <summary>
+    /// The request for a process that ran <paramref name="path"/> as it is now (its identity taken by statx now),
+    /// in our mount namespace, with no live pid to read through unless <paramref name="pid"/> is given.
+    /// </summary>
+    public static ExecutableHashRequest OfFile(string path, int pid = 0, ulong? mountNamespace = null) =>
+        new(pid, path, mountNamespace ?? MountNamespace.OfSelf(), FileIdentity.Read(path, out var identity) == 0 ? identity : null);
+
+    /// <summary>Waits (in real time) until the process has exited and been reaped.</summary>
+    public static async Task Exited(global::System.Diagnostics.Process process)
+    {
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>A copy of <paramref name="source"/> made unique by appended bytes (an ELF file still runs with them).</summary>
+    public string UniqueCopyOf(string source, string name, string marker)
+    {
+        var path = CopyOf(source, name);
+        using var stream = new FileStream(path, FileMode.Append, FileAccess.Write);
+        stream.Write(global::System.Text.Encoding.UTF8.GetBytes(marker));
+        return path;
     }
 
     public string Path(string name) => global::System.IO.Path.Combine(Directory, name);

@@ -78,6 +78,103 @@ public sealed class HashedProcessDatasetTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The ways a file can stop being the one that ran, each against the real kernel and the whole dataset: the
+    /// document carries the digest of what ran, or no digest and the "changed after the exec" error, never the
+    /// digest of what replaced it.
+    /// </summary>
+    [KernelFact]
+    public async Task DocumentsCarryTheDigestOfTheFileThatRanNeverOfItsReplacement()
+    {
+        var context = Context(("process.backend", "netlink"), ("process.hash.hash_types", new[] { "sha256" }));
+        var reporter = new Collector();
+        using var source = ExecutableHashSource.Create(context)!;
+        var dataset = new ProcessDataset(context) { Hashes = source };
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => dataset.RunAsync(reporter, stop.Token));
+        try
+        {
+            await reporter.WaitFor(d => d.Pid == Environment.ProcessId, run);
+
+            // A short process, and right after it exits its file is replaced by rename (five tries).
+            for (var attempt = 0; attempt < 5; attempt++)
+            {
+                var (binary, ran) = Unique($"renamed-after-exit-{attempt}", "ran");
+                var process = _fixture.Start(binary, "0.05");
+                await HashFixture.Exited(process);
+                var (replacement, replacementDigest) = Unique($"renamed-after-exit-{attempt}.new", "replacement");
+                File.Move(replacement, binary, overwrite: true);
+                AssertRanOrChanged(await reporter.WaitFor(d => d.Pid == process.Id && d.Executable == binary, run), ran, replacementDigest);
+            }
+
+            // A short process whose file is rewritten in place 0.3 s after it exits.
+            {
+                var (binary, ran) = Unique("rewritten-after-exit", "ran");
+                var process = _fixture.Start(binary, "0.05");
+                await HashFixture.Exited(process);
+                await Task.Delay(300);
+                await File.AppendAllTextAsync(binary, "rewritten");
+                var rewritten = ExternalTool.Digest("sha256sum", binary);
+                AssertRanOrChanged(await reporter.WaitFor(d => d.Pid == process.Id && d.Executable == binary, run), ran, rewritten);
+            }
+
+            // Running processes whose files are replaced by rename, and deleted: the digest of what runs.
+            var (replaced, replacedRan) = Unique("replaced-while-running", "ran");
+            var (deleted, deletedRan) = Unique("deleted-while-running", "ran");
+            var one = _fixture.Start(replaced, "1.5");
+            var two = _fixture.Start(deleted, "1.5");
+            await Task.Delay(300);
+            var (newer, newerDigest) = Unique("replaced-while-running.new", "replacement");
+            File.Move(newer, replaced, overwrite: true);
+            File.Delete(deleted);
+            await HashFixture.Exited(one);
+            await HashFixture.Exited(two);
+            var oneDocument = await reporter.WaitFor(d => d.Pid == one.Id && d.End is not null, run);
+            var twoDocument = await reporter.WaitFor(d => d.Pid == two.Id && d.End is not null, run);
+            foreach (var document in reporter.All(d => d.Pid == one.Id || d.Pid == two.Id))
+            {
+                Assert.NotEqual(newerDigest, Digest(document, "sha256"));
+            }
+
+            Assert.Equal(replacedRan, Digest(oneDocument, "sha256"));
+            Assert.Equal(deletedRan, Digest(twoDocument, "sha256"));
+            Assert.Null(oneDocument.ErrorMessage);
+            Assert.Null(twoDocument.ErrorMessage);
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await run.WaitAsync(Wait);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>A copy of sleep made unique by a marker, and its digest.</summary>
+    private (string Path, string Digest) Unique(string name, string marker)
+    {
+        var path = _fixture.UniqueCopyOf("/usr/bin/sleep", name, name + " " + marker);
+        return (path, ExternalTool.Digest("sha256sum", path));
+    }
+
+    private static void AssertRanOrChanged(ProcessDocument document, string ran, string replacement)
+    {
+        var digest = Digest(document, "sha256");
+        Assert.NotEqual(replacement, digest);
+        if (digest is null)
+        {
+            Assert.Contains("changed after the exec", document.ErrorMessage);
+        }
+        else
+        {
+            Assert.Equal(ran, digest);
+        }
+    }
+
     private static string? Digest(ProcessDocument document, string type) =>
         document.Hashes?.FirstOrDefault(h => h.Type == type).Hex;
 
@@ -100,6 +197,8 @@ public sealed class HashedProcessDatasetTests : IDisposable
             _documents.Enqueue((ProcessDocument)evt.Body);
             return ValueTask.CompletedTask;
         }
+
+        public List<ProcessDocument> All(Func<ProcessDocument, bool> match) => _documents.Where(match).ToList();
 
         public async Task<ProcessDocument> WaitFor(Func<ProcessDocument, bool> match, Task run)
         {
