@@ -1,4 +1,5 @@
 using global::System.Buffers;
+using global::System.Collections.Concurrent;
 using global::System.Globalization;
 using global::System.Threading.Channels;
 using Shipper.Module.Config;
@@ -44,6 +45,11 @@ public sealed class ExecutableHasher : IDisposable
     private readonly object _gate = new();
     private readonly HashCache _cache;
     private readonly Dictionary<FileIdentity, HashJob> _inFlight = new();
+
+    // The versions cached or being hashed, readable without a lock: HashAtExec runs on the real-time event
+    // reader, which must never wait for _gate while a normal-priority thread holds it (priority inversion on a
+    // two-core machine). Written under _gate with every change to _cache and _inFlight.
+    private readonly ConcurrentDictionary<FileIdentity, byte> _known = new();
     private readonly Channel<HashJob> _queue;
     private readonly int _queueCapacity;
     private readonly CancellationTokenSource _stopping = new();
@@ -167,7 +173,7 @@ public sealed class ExecutableHasher : IDisposable
         }
 
         var permit = Permit(request);
-        if (permit is not (HashPermit.ProcOrPath or HashPermit.ProcOnly) || IsKnown(identity))
+        if (permit is not (HashPermit.ProcOrPath or HashPermit.ProcOnly) || _known.ContainsKey(identity))
         {
             return false;
         }
@@ -190,6 +196,7 @@ public sealed class ExecutableHasher : IDisposable
                     if (_queue.Writer.TryWrite(job))
                     {
                         _inFlight.Add(identity, job);
+                        _known[identity] = 0;
                         started = true;
                     }
                 }
@@ -204,14 +211,6 @@ public sealed class ExecutableHasher : IDisposable
 
         Metrics.OpenedAtExec.Increment();
         return true;
-    }
-
-    private bool IsKnown(in FileIdentity identity)
-    {
-        lock (_gate)
-        {
-            return _cache.TryGet(identity, out _) || _inFlight.ContainsKey(identity);
-        }
     }
 
     /// <summary>Answers at once (skip, failure or cache hit), or finds or queues the job whose result will answer.</summary>
@@ -268,6 +267,7 @@ public sealed class ExecutableHasher : IDisposable
                 }
 
                 _inFlight.Add(identity, job);
+                _known[identity] = 0;
             }
         }
 
@@ -352,6 +352,7 @@ public sealed class ExecutableHasher : IDisposable
             }
 
             _inFlight.Clear();
+            _known.Clear();
         }
 
         _stopping.Dispose();
@@ -413,12 +414,16 @@ public sealed class ExecutableHasher : IDisposable
 
                     lock (_gate)
                     {
-                        if (outcome.Status == HashStatus.Hashed && _cache.Put(new HashCacheEntry(job.Identity, outcome)))
+                        _inFlight.Remove(job.Identity);
+                        if (outcome.Status != HashStatus.Hashed)
                         {
+                            _known.TryRemove(job.Identity, out _);
+                        }
+                        else if (_cache.Put(new HashCacheEntry(job.Identity, outcome), out var evicted))
+                        {
+                            _known.TryRemove(evicted, out _);
                             Metrics.Evictions.Increment();
                         }
-
-                        _inFlight.Remove(job.Identity);
                     }
 
                     job.Completion.TrySetResult(outcome);
@@ -493,10 +498,19 @@ public sealed class ExecutableHasher : IDisposable
                 return HashOutcome.Failed($"cannot stat executable {job.Executable} of PID {job.Pid}: {NativeFile.Describe(error)}");
             }
 
-            if (after != job.Identity || offset != size)
+            if (offset != size || !after.SameContentAs(job.Identity))
             {
                 digests.Reset();
                 return Changed(job, "it was modified while it was being hashed");
+            }
+
+            // Only ctime or the links moved: renamed over, unlinked or re-owned. The content is still the one that
+            // ran if the process still runs this inode, since the kernel refuses writes to a running executable
+            // (ETXTBSY) from the exec on; once it has exited, a rewrite with its mtime put back looks the same.
+            if (after != job.Identity && !StillRuns(job))
+            {
+                digests.Reset();
+                return Changed(job, $"it was renamed, unlinked or re-owned while it was being hashed, and PID {job.Pid} no longer runs it");
             }
 
             return HashOutcome.Hashed(digests.Finish());
@@ -523,13 +537,17 @@ public sealed class ExecutableHasher : IDisposable
             if (fd >= 0)
             {
                 var statError = NativeFile.Stat(fd, out var opened);
-                if (statError == 0 && opened == identity)
+
+                // The process runs this inode now, so it has since the exec (it cannot go back to an image), and
+                // the kernel has refused writes to it all along: only ctime or the links may have moved (the path
+                // was renamed over or unlinked). The check after reading makes sure it still runs it then.
+                if (statError == 0 && opened.SameContentAs(identity))
                 {
                     return null;
                 }
 
-                // Same inode with other times or links: the running file itself was renamed over, unlinked or
-                // touched. Another inode: the pid now runs something else, and the path may still be the file.
+                // Same inode with another size or mtime: not the content that ran. Another inode: the pid now runs
+                // something else, and the path may still lead to the file.
                 procDiffers = statError == 0 && opened.Device == identity.Device && opened.Inode == identity.Inode;
                 NativeFile.Close(fd);
             }
@@ -542,7 +560,7 @@ public sealed class ExecutableHasher : IDisposable
         fd = -1;
         if (procDiffers)
         {
-            return Changed(job, "its size, times, owner or links are no longer those at the exec");
+            return Changed(job, "its size or mtime are no longer those at the exec");
         }
 
         if (job.ByPath)
@@ -586,6 +604,12 @@ public sealed class ExecutableHasher : IDisposable
                 ? $"cannot open executable {job.Executable} through /proc/{job.Pid}/exe: {NativeFile.Describe(procError)}"
                 : $"cannot hash executable {job.Executable}: PID {job.Pid} ran another executable before it could be read");
     }
+
+    /// <summary>Whether the job's process still runs the exec-time inode (statx through /proc/&lt;pid&gt;/exe).</summary>
+    private static bool StillRuns(HashJob job) =>
+        job.Pid > 0
+        && NativeFile.Stat(ProcExePath(job.Pid), out var now) == 0
+        && now.Device == job.Identity.Device && now.Inode == job.Identity.Inode;
 
     /// <summary>The answer for a file that is no longer the version that ran: no digest rather than another file's.</summary>
     private HashOutcome Changed(HashJob job, string how)

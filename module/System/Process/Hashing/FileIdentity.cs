@@ -26,6 +26,14 @@ public readonly record struct FileIdentity(
 
     public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
 
+    /// <summary>
+    /// Same inode, size and mtime: what is left of an identity when the file was only renamed over, unlinked,
+    /// re-linked or re-owned (each of which moves ctime and perhaps the link count, never the content).
+    /// </summary>
+    public bool SameContentAs(in FileIdentity other) =>
+        Device == other.Device && Inode == other.Inode && Size == other.Size
+        && ModifiedSeconds == other.ModifiedSeconds && ModifiedNanoseconds == other.ModifiedNanoseconds;
+
     /// <summary>"directory", "symbolic link", … for error messages.</summary>
     public string FileTypeName => (Mode & FileTypeMask) switch
     {

@@ -52,9 +52,10 @@ public sealed class HashCache
         return true;
     }
 
-    /// <summary>Adds or replaces an entry; returns true when that pushed out the least recently used one.</summary>
-    public bool Put(HashCacheEntry entry)
+    /// <summary>Adds or replaces an entry; returns true when that pushed out the least recently used one (<paramref name="evicted"/>).</summary>
+    public bool Put(HashCacheEntry entry, out FileIdentity evicted)
     {
+        evicted = default;
         if (_entries.TryGetValue(entry.Identity, out var existing))
         {
             existing.Value = entry;
@@ -72,6 +73,7 @@ public sealed class HashCache
         var oldest = _recency.Last!;
         _recency.RemoveLast();
         _entries.Remove(oldest.Value.Identity);
+        evicted = oldest.Value.Identity;
         return true;
     }
 }

@@ -222,6 +222,62 @@ public sealed class ExecutableHasherTests : IDisposable
     }
 
     [Fact]
+    public async Task ARunningProcessWhoseFileWasRenamedOverBeforeAnyoneOpenedItIsReadThroughProc()
+    {
+        // No HashAtExec (say the version was pushed out of the cache): /proc/<pid>/exe still leads to the inode
+        // that runs, whose links and ctime moved with the rename but whose content the kernel kept from writes.
+        var binary = _fixture.UniqueCopyOf("/usr/bin/sleep", "running", "the one that runs");
+        var expected = ExternalTool.Digest("sha256sum", binary);
+        var process = _fixture.Start(binary, "30");
+        var request = HashFixture.OfProcess(process.Id);
+        File.Move(_fixture.UniqueCopyOf("/usr/bin/sleep", "running.new", "the replacement"), binary, overwrite: true);
+        var hasher = _fixture.Hasher(Settings());
+
+        var outcome = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
+
+        Assert.Equal(expected, outcome[HashType.Sha256]);
+        Assert.Equal(0, _fixture.Counter("process.hash.changed"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFileRenamedOverWhileItIsBeingHashedKeepsItsDigestOnlyWhileItsProcessRunsIt(bool stillRunning)
+    {
+        // An empty scan-rate bucket holds the hash (opened at the exec) until fake time moves, so the rename
+        // lands between the open and the read.
+        var filler = _fixture.Write("filler", 1024 * 1024, seed: 11);
+        var binary = _fixture.UniqueCopyOf("/usr/bin/sleep", "held", "held " + stillRunning);
+        var expected = ExternalTool.Digest("sha256sum", binary);
+        var hasher = _fixture.Hasher(Settings(maxFileSize: MiB, scanRate: MiB));
+        await hasher.GetAsync(HashFixture.OfFile(filler)).AsTask().WaitAsync(Guard);
+        var process = _fixture.Start(binary, stillRunning ? "30" : "0.1");
+        var request = HashFixture.OfProcess(process.Id);
+        Assert.True(hasher.HashAtExec(request));
+        if (!stillRunning)
+        {
+            await HashFixture.Exited(process);
+        }
+
+        File.Move(_fixture.UniqueCopyOf("/usr/bin/sleep", "held.new", "the replacement"), binary, overwrite: true);
+        var outcome = await _fixture.AdvanceUntil(hasher.GetAsync(request).AsTask(), TimeSpan.FromMilliseconds(50));
+
+        if (stillRunning)
+        {
+            Assert.Equal(expected, outcome[HashType.Sha256]);
+            Assert.Equal(0, _fixture.Counter("process.hash.changed"));
+        }
+        else
+        {
+            Assert.Empty(outcome.Digests);
+            Assert.Equal(
+                $"executable {binary} of PID {process.Id} changed after the exec: it was renamed, unlinked or re-owned while it was being hashed, and PID {process.Id} no longer runs it; not hashed",
+                outcome.Message);
+            Assert.Equal(1, _fixture.Counter("process.hash.changed"));
+        }
+    }
+
+    [Fact]
     public async Task AReusedPidCannotLendItsFileToTheProcessThatHadItBefore()
     {
         // The request names the version PID n ran; /proc/n/exe now leads to another file (a later exec, or a
@@ -238,6 +294,23 @@ public sealed class ExecutableHasherTests : IDisposable
         Assert.Empty(outcome.Digests);
         Assert.Equal($"cannot hash executable {first}: PID {process.Id} ran another executable before it could be read", outcome.Message);
         Assert.Equal(0, _fixture.Counter("process.hash.bytes"));
+    }
+
+    [Fact]
+    public async Task AVersionPushedOutOfTheCacheIsOpenedAgainAtItsNextExec()
+    {
+        var binary = _fixture.CopyOf("/usr/bin/sleep", "evicted");
+        var other = _fixture.Write("other", 100, seed: 9);
+        var hasher = _fixture.Hasher(Settings(cacheSize: 1));
+        var one = _fixture.Start(binary, "30");
+        await hasher.GetAsync(HashFixture.OfProcess(one.Id)).AsTask().WaitAsync(Guard);
+        await hasher.GetAsync(HashFixture.OfFile(other)).AsTask().WaitAsync(Guard);
+        var two = _fixture.Start(binary, "30");
+        var request = HashFixture.OfProcess(two.Id);
+
+        Assert.Equal(1, _fixture.Counter("process.hash.evictions"));
+        Assert.True(hasher.HashAtExec(request), "the evicted version is a miss again");
+        Assert.Equal(ExternalTool.Digest("sha1sum", binary), (await hasher.GetAsync(request).AsTask().WaitAsync(Guard))[HashType.Sha1]);
     }
 
     [Fact]

@@ -8,11 +8,12 @@ public class HashCacheTests
     public void EvictsTheLeastRecentlyUsedEntry()
     {
         var cache = new HashCache(2);
-        Assert.False(cache.Put(Entry(Version(1))));
-        Assert.False(cache.Put(Entry(Version(2))));
+        Assert.False(cache.Put(Entry(Version(1)), out _));
+        Assert.False(cache.Put(Entry(Version(2)), out _));
         Assert.True(cache.TryGet(Version(1), out _));
-        Assert.True(cache.Put(Entry(Version(3))));
+        Assert.True(cache.Put(Entry(Version(3)), out var evicted));
 
+        Assert.Equal(Version(2), evicted);
         Assert.True(cache.TryGet(Version(1), out _));
         Assert.False(cache.TryGet(Version(2), out _));
         Assert.True(cache.TryGet(Version(3), out _));
@@ -23,8 +24,8 @@ public class HashCacheTests
     public void ReplacingAnEntryEvictsNothing()
     {
         var cache = new HashCache(1);
-        Assert.False(cache.Put(Entry(Version(1))));
-        Assert.False(cache.Put(Entry(Version(1))));
+        Assert.False(cache.Put(Entry(Version(1)), out _));
+        Assert.False(cache.Put(Entry(Version(1)), out _));
         Assert.Equal(1, cache.Count);
     }
 
@@ -34,7 +35,7 @@ public class HashCacheTests
         // Same inode rewritten (size, mtime, ctime) or re-linked (ctime, links): another version each time.
         var cache = new HashCache(8);
         var ran = Version(1);
-        cache.Put(Entry(ran));
+        cache.Put(Entry(ran), out _);
 
         Assert.True(cache.TryGet(ran, out _));
         Assert.False(cache.TryGet(ran with { Device = 9 }, out _));
