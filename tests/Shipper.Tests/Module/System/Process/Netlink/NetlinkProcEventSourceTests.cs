@@ -60,6 +60,26 @@ public class NetlinkProcEventSourceTests
     }
 
     [KernelFact]
+    public void HandsEachExecsSampleWithTheExecutedFilesIdentityToTheHookAsItIsRead()
+    {
+        var hooked = new global::System.Collections.Concurrent.ConcurrentQueue<ProcessSample>();
+        var source = new NetlinkProcEventSource(new NetlinkSourceOptions(), new MetricsRegistry(), Logger.Null) { ExecRead = hooked.Enqueue };
+        using (source)
+        {
+            source.Start(CancellationToken.None);
+            using var child = ChildProcess.Start("/bin/sleep", "1");
+            var seen = NetlinkTestSupport.CollectUntil(source.Observations, s => s.Any(o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == child.Pid));
+            var exec = Assert.Single(seen, o => o.Event.Type == ProcEventType.Exec && o.Event.Tgid == child.Pid);
+
+            // The hook saw the very sample the tracker gets, before it was queued, identity included.
+            Assert.Contains(exec.Sample, hooked);
+            Assert.Equal(0, Shipper.Module.System.Process.Hashing.FileIdentity.Read("/usr/bin/sleep", out var onDisk));
+            Assert.Equal(onDisk, exec.Sample!.ExecutableIdentity);
+            Assert.DoesNotContain(hooked, s => s.StatOnly);
+        }
+    }
+
+    [KernelFact]
     public void ReadsTheWholeProcessAtForkWhenAsked()
     {
         using var source = Open(new NetlinkSourceOptions { FullSampleOnFork = true });

@@ -132,7 +132,11 @@ public class ProcfsPollingSourceTests
     public void SeesARealSleeperAppearAndVanishOnTheTimer()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = TimeSpan.FromSeconds(1) }, time, new MetricsRegistry(), Logger.Null);
+        var hooked = new global::System.Collections.Concurrent.ConcurrentQueue<ProcessSample>();
+        using var source = new ProcfsPollingSource(new ProcfsSourceOptions { Period = TimeSpan.FromSeconds(1) }, time, new MetricsRegistry(), Logger.Null)
+        {
+            ExecRead = hooked.Enqueue,
+        };
         source.Start(CancellationToken.None);
 
         using var sleeper = ChildProcess.Start("/bin/sleep", "30");
@@ -141,6 +145,11 @@ public class ProcfsPollingSourceTests
         Assert.Equal(new[] { "/bin/sleep", "30" }, fork.Sample!.Args);
         Assert.Equal(Environment.ProcessId, fork.Event.ParentTgid);
         Assert.True(fork.Synthetic);
+
+        // A process first seen by a poll goes to the hash hook with the identity of the file it runs.
+        Assert.Contains(fork.Sample, hooked);
+        Assert.Equal(0, Shipper.Module.System.Process.Hashing.FileIdentity.Read("/bin/sleep", out var onDisk));
+        Assert.Equal(onDisk, fork.Sample.ExecutableIdentity);
 
         sleeper.Kill();
         sleeper.Process.WaitForExit();

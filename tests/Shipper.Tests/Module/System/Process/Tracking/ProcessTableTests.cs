@@ -3,6 +3,7 @@ using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process;
 using Shipper.Module.System.Process.Procfs;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Tracking;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
 
@@ -392,6 +393,31 @@ public class ProcessTableTests
         var report = Assert.Single(Take(1));
         Assert.Equal(ProcessEvents.Exec, report.Events);
         Assert.Equal("/usr/bin/python3", report.Facts.Executable);
+    }
+
+    [Fact]
+    public void ResyncTakesAnotherInodeAtTheSamePathForAnExecButNotARenamedOverRunningFile()
+    {
+        var ran = new FileIdentity(2049, 500, 1_000_000, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);
+        ProcessSample Bash(FileIdentity identity)
+        {
+            var sample = Sample(100, 1, 50, "bash", new[] { "-bash" }, "/usr/bin/bash");
+            sample.ExecutableIdentity = identity;
+            return sample;
+        }
+
+        _table.Resync(new[] { Sample(1, 0, 1, "systemd"), Bash(ran) });
+        Assert.Empty(Take(0));
+
+        // The running file was renamed over by an upgrade: its links and ctime moved, its inode did not.
+        _table.Resync(new[] { Sample(1, 0, 1, "systemd"), Bash(ran with { LinkCount = 0, ChangedSeconds = ran.ChangedSeconds + 5 }) });
+        Assert.Empty(Take(0));
+
+        // The same pid now runs the new file at the same path with the same arguments: it exec'd.
+        _table.Resync(new[] { Sample(1, 0, 1, "systemd"), Bash(ran with { Inode = 501 }) });
+        var report = Assert.Single(Take(1));
+        Assert.Equal(ProcessEvents.Exec, report.Events);
+        Assert.Equal(501UL, report.Facts.ExecutableIdentity!.Value.Inode);
     }
 
     [Fact]
