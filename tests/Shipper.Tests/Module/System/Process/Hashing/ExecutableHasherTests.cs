@@ -44,12 +44,10 @@ public sealed class ExecutableHasherTests : IDisposable
     public async Task AHitOnAnUnchangedFileReadsNothing()
     {
         var binary = _fixture.CopyOf("/usr/bin/true", "copied-true");
-        var process = _fixture.Start(binary);
-        await HashFixture.Exited(process);
+        var (process, request) = await _fixture.RunToExit(binary);
         Assert.Equal(0, process.ExitCode);
         var hasher = _fixture.Hasher(Settings());
 
-        var request = HashFixture.OfFile(binary, process.Id);
         var first = await hasher.GetAsync(request).AsTask().WaitAsync(Guard);
         var bytes = _fixture.Counter("process.hash.bytes");
 
@@ -95,9 +93,7 @@ public sealed class ExecutableHasherTests : IDisposable
     public async Task AFileRewrittenInPlaceAfterItsProcessExitedGivesNoDigestOfTheNewContent()
     {
         var binary = _fixture.CopyOf("/usr/bin/true", "tool");
-        var process = _fixture.Start(binary);
-        await HashFixture.Exited(process);
-        var ran = HashFixture.OfFile(binary, process.Id);
+        var (process, ran) = await _fixture.RunToExit(binary);
         var hasher = _fixture.Hasher(Settings());
 
         // Same inode, new size and mtime: what runs next is another version, not the one that ran.
@@ -180,9 +176,7 @@ public sealed class ExecutableHasherTests : IDisposable
     public async Task AFileDeletedAfterItsProcessExitedGivesNoDigestAndSaysSo()
     {
         var binary = _fixture.CopyOf("/usr/bin/true", "gone-after");
-        var process = _fixture.Start(binary);
-        await HashFixture.Exited(process);
-        var request = HashFixture.OfFile(binary, process.Id);
+        var (process, request) = await _fixture.RunToExit(binary);
         File.Delete(binary);
         var hasher = _fixture.Hasher(Settings());
 

@@ -51,6 +51,17 @@ internal sealed class HashFixture : IDisposable
     public static ExecutableHashRequest OfFile(string path, int pid = 0, ulong? mountNamespace = null) =>
         new(pid, path, mountNamespace ?? MountNamespace.OfSelf(), FileIdentity.Read(path, out var identity) == 0 ? identity : null);
 
+    /// <summary>
+    /// Runs <paramref name="binary"/> (no arguments) to its exit; returns it and the request for it, identified by
+    /// the file as it is afterwards (as if the event source had read it at the exec).
+    /// </summary>
+    public async Task<(global::System.Diagnostics.Process Process, ExecutableHashRequest Request)> RunToExit(string binary)
+    {
+        var process = Start(binary);
+        await Exited(process);
+        return (process, OfFile(binary, process.Id));
+    }
+
     /// <summary>Waits (in real time) until the process has exited and been reaped.</summary>
     public static async Task Exited(global::System.Diagnostics.Process process)
     {

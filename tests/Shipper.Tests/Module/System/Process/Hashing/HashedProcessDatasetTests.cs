@@ -43,13 +43,7 @@ public sealed class HashedProcessDatasetTests : IDisposable
     public async Task DocumentsOfARealRunCarryTheDigestsOfItsExecutable()
     {
         var binary = _fixture.CopyOf("/usr/bin/sleep", "hashed-sleep");
-        var context = Context(("process.backend", "netlink"), ("process.hash.hash_types", new[] { "sha1", "sha256" }));
-        var reporter = new Collector();
-        using var source = ExecutableHashSource.Create(context)!;
-        var dataset = new ProcessDataset(context) { Hashes = source };
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => dataset.RunAsync(reporter, stop.Token));
-        try
+        await RunDatasetAsync(["sha1", "sha256"], async (reporter, run, source) =>
         {
             // The snapshot reports this test process, with the hash of the running dotnet host.
             var self = await reporter.WaitFor(d => d.Pid == Environment.ProcessId, run);
@@ -64,18 +58,7 @@ public sealed class HashedProcessDatasetTests : IDisposable
             Assert.Equal(ExternalTool.Digest("sha1sum", binary), Digest(document, "sha1"));
             Assert.Equal(ExternalTool.Digest("sha256sum", binary), Digest(document, "sha256"));
             Assert.True(source.HasherStarted);
-        }
-        finally
-        {
-            stop.Cancel();
-            try
-            {
-                await run.WaitAsync(Wait);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
+        });
     }
 
     /// <summary>
@@ -86,13 +69,7 @@ public sealed class HashedProcessDatasetTests : IDisposable
     [KernelFact]
     public async Task DocumentsCarryTheDigestOfTheFileThatRanNeverOfItsReplacement()
     {
-        var context = Context(("process.backend", "netlink"), ("process.hash.hash_types", new[] { "sha256" }));
-        var reporter = new Collector();
-        using var source = ExecutableHashSource.Create(context)!;
-        var dataset = new ProcessDataset(context) { Hashes = source };
-        using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => dataset.RunAsync(reporter, stop.Token));
-        try
+        await RunDatasetAsync(["sha256"], async (reporter, run, _) =>
         {
             await reporter.WaitFor(d => d.Pid == Environment.ProcessId, run);
 
@@ -140,6 +117,21 @@ public sealed class HashedProcessDatasetTests : IDisposable
             Assert.Equal(deletedRan, Digest(twoDocument, "sha256"));
             Assert.Null(oneDocument.ErrorMessage);
             Assert.Null(twoDocument.ErrorMessage);
+        });
+    }
+
+    /// <summary>Runs the real process dataset (netlink, hashes of <paramref name="hashTypes"/>) around <paramref name="body"/>.</summary>
+    private static async Task RunDatasetAsync(string[] hashTypes, Func<Collector, Task, ExecutableHashSource, Task> body)
+    {
+        var context = Context(("process.backend", "netlink"), ("process.hash.hash_types", hashTypes));
+        var reporter = new Collector();
+        using var source = ExecutableHashSource.Create(context)!;
+        var dataset = new ProcessDataset(context) { Hashes = source };
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => dataset.RunAsync(reporter, stop.Token));
+        try
+        {
+            await body(reporter, run, source);
         }
         finally
         {
