@@ -34,6 +34,12 @@ public sealed class ExecutableHasher : IDisposable
 {
     public const int DefaultWorkerCount = 2;
     public const int DefaultQueueCapacity = 1024;
+
+    /// <summary>
+    /// Most descriptors opened at execs and held by queued hashes: a burst of new executables must not use up the
+    /// shipper's file descriptors. Beyond it, a hash opens its file when its turn comes (with the same check).
+    /// </summary>
+    public const int MaxHeldDescriptors = 256;
     private const int ReadBufferSize = 256 * 1024;
     private const string DeletedSuffix = " (deleted)";
 
@@ -56,7 +62,14 @@ public sealed class ExecutableHasher : IDisposable
     private readonly Task[] _workers;
     private readonly HashOutcome? _disabled;
     private int _disposed;
+    private readonly int _maxHeldDescriptors;
+    private int _heldDescriptors;
 
+    /// <param name="settings">Parsed <c>process.hash.*</c>.</param>
+    /// <param name="metrics">Receives the <c>process.hash.*</c> counters.</param>
+    /// <param name="time">Drives <c>max_wait</c> and the scan-rate limit.</param>
+    /// <param name="log">Selector <c>hasher</c> is a good choice.</param>
+    /// <param name="ownMountNamespace">Our mount namespace inode; by default read from /proc/self/ns/mnt.</param>
     public ExecutableHasher(
         HashSettings settings,
         MetricsRegistry metrics,
@@ -64,10 +77,13 @@ public sealed class ExecutableHasher : IDisposable
         Logger log,
         ulong? ownMountNamespace = null,
         int workerCount = DefaultWorkerCount,
-        int queueCapacity = DefaultQueueCapacity)
+        int queueCapacity = DefaultQueueCapacity,
+        int maxHeldDescriptors = MaxHeldDescriptors)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxHeldDescriptors, 0);
+        _maxHeldDescriptors = maxHeldDescriptors;
         _settings = settings;
         _time = time;
         _log = log;
@@ -173,7 +189,8 @@ public sealed class ExecutableHasher : IDisposable
         }
 
         var permit = Permit(request);
-        if (permit is not (HashPermit.ProcOrPath or HashPermit.ProcOnly) || _known.ContainsKey(identity))
+        if (permit is not (HashPermit.ProcOrPath or HashPermit.ProcOnly) || _known.ContainsKey(identity)
+            || Volatile.Read(ref _heldDescriptors) >= _maxHeldDescriptors)
         {
             return false;
         }
@@ -197,6 +214,7 @@ public sealed class ExecutableHasher : IDisposable
                     {
                         _inFlight.Add(identity, job);
                         _known[identity] = 0;
+                        Interlocked.Increment(ref _heldDescriptors);
                         started = true;
                     }
                 }
@@ -442,7 +460,8 @@ public sealed class ExecutableHasher : IDisposable
     private async ValueTask<HashOutcome> HashAsync(HashJob job, DigestSet digests, byte[] buffer, CancellationToken stopping)
     {
         var fd = job.TakeDescriptor();
-        if (fd < 0)
+        var openedAtExec = fd >= 0;
+        if (!openedAtExec)
         {
             var failure = OpenExecuted(job, out fd);
             if (failure is not null)
@@ -518,6 +537,10 @@ public sealed class ExecutableHasher : IDisposable
         finally
         {
             NativeFile.Close(fd);
+            if (openedAtExec)
+            {
+                Interlocked.Decrement(ref _heldDescriptors);
+            }
         }
     }
 

@@ -308,6 +308,29 @@ public sealed class ExecutableHasherTests : IDisposable
     }
 
     [Fact]
+    public async Task DescriptorsHeldForQueuedHashesAreCappedAndTheRestOpenWhenTheirTurnComes()
+    {
+        // The first hash empties the scan-rate bucket; the next ones wait for fake time, holding their descriptors.
+        var filler = _fixture.Write("filler", 1024 * 1024, seed: 12);
+        var hasher = _fixture.Hasher(Settings(maxFileSize: MiB, scanRate: MiB), maxHeldDescriptors: 1);
+        await hasher.GetAsync(HashFixture.OfFile(filler)).AsTask().WaitAsync(Guard);
+        var first = _fixture.UniqueCopyOf("/usr/bin/sleep", "first", "first");
+        var second = _fixture.UniqueCopyOf("/usr/bin/sleep", "second", "second");
+        var one = HashFixture.OfProcess(_fixture.Start(first, "30").Id);
+        var two = HashFixture.OfProcess(_fixture.Start(second, "30").Id);
+
+        Assert.True(hasher.HashAtExec(one));
+        Assert.False(hasher.HashAtExec(two), "one descriptor is held already");
+        var outcomes = await _fixture.AdvanceUntil(Task.WhenAll(hasher.GetAsync(one).AsTask(), hasher.GetAsync(two).AsTask()), TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(ExternalTool.Digest("sha1sum", first), outcomes[0][HashType.Sha1]);
+        Assert.Equal(ExternalTool.Digest("sha1sum", second), outcomes[1][HashType.Sha1]);
+        Assert.Equal(1, _fixture.Counter("process.hash.opened_at_exec"));
+        var three = HashFixture.OfProcess(_fixture.Start(_fixture.UniqueCopyOf("/usr/bin/sleep", "third", "third"), "30").Id);
+        Assert.True(hasher.HashAtExec(three), "the held descriptor was given back");
+    }
+
+    [Fact]
     public async Task AHitAtTheExecOpensNothing()
     {
         var binary = _fixture.CopyOf("/usr/bin/sleep", "hit");
@@ -429,10 +452,12 @@ public sealed class ExecutableHasherTests : IDisposable
         var first = _fixture.Write("first", 3 * 1024 * 1024, seed: 7);
         var second = _fixture.Write("second", 3 * 1024 * 1024, seed: 8);
         var hasher = _fixture.Hasher(Settings(maxFileSize: 3 * MiB, scanRate: MiB), TimeProvider.System);
-        await hasher.GetAsync(HashFixture.OfFile(first, 1)).AsTask().WaitAsync(Guard);
 
+        // Timed from before the first hash: however long its reading takes, the bucket it emptied holds 3 MiB
+        // again only 3 s after it was taken, so a slow machine can only make this longer.
         var stopwatch = Stopwatch.StartNew();
-        var outcome = await hasher.GetAsync(HashFixture.OfFile(second, 2)).AsTask().WaitAsync(Guard);
+        await hasher.GetAsync(HashFixture.OfFile(first)).AsTask().WaitAsync(Guard);
+        var outcome = await hasher.GetAsync(HashFixture.OfFile(second)).AsTask().WaitAsync(Guard);
         stopwatch.Stop();
 
         Assert.Equal(HashStatus.Hashed, outcome.Status);

@@ -25,9 +25,9 @@ internal sealed class HashFixture : IDisposable
 
     public MetricsRegistry Metrics { get; } = new();
 
-    public ExecutableHasher Hasher(HashSettings settings, TimeProvider? time = null, ulong? ownMountNamespace = null)
+    public ExecutableHasher Hasher(HashSettings settings, TimeProvider? time = null, ulong? ownMountNamespace = null, int maxHeldDescriptors = ExecutableHasher.MaxHeldDescriptors)
     {
-        var hasher = new ExecutableHasher(settings, Metrics, time ?? Time, Logger.Null, ownMountNamespace);
+        var hasher = new ExecutableHasher(settings, Metrics, time ?? Time, Logger.Null, ownMountNamespace, maxHeldDescriptors: maxHeldDescriptors);
         _owned.Add(hasher);
         return hasher;
     }
