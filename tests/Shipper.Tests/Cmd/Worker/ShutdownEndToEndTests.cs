@@ -88,7 +88,9 @@ public sealed class ShutdownEndToEndTests : IDisposable
         var took = stopwatch.Elapsed;
 
         var cpuShare = ticksWaiting / (double)ClockTicksPerSecond / waited.TotalSeconds;
-        Assert.True(cpuShare < 0.10, $"the stop used {cpuShare:P0} of a core while waiting for the output");
+        // A spinning stop shows as most of a core. An idle one still pays for JIT-compiling the stop's code paths
+        // in this (JIT) build the first time they run: one CI run under load measured 11 % of the wait.
+        Assert.True(cpuShare < 0.25, $"the stop used {cpuShare:P0} of a core while waiting for the output");
         Assert.InRange(took, ShutdownTimeout - TimeSpan.FromMilliseconds(500), ShutdownTimeout + TimeSpan.FromSeconds(2));
 
         var line = shipper.Log.WaitFor("events could not be delivered before shutdown", TimeSpan.FromSeconds(1));
