@@ -28,6 +28,9 @@ public readonly record struct FileIdentity(
     /// <summary>statx of <paramref name="path"/> (following symbolic links); returns 0 or the errno.</summary>
     public static int Read(string path, out FileIdentity identity) => NativeFile.Stat(path, out identity);
 
+    /// <summary>statx of <paramref name="path"/> (following symbolic links); null when it cannot be stat'ed (missing, no permission).</summary>
+    public static FileIdentity? Of(string path) => NativeFile.Stat(path, out var identity) == 0 ? identity : null;
+
     public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
 
     /// <summary>

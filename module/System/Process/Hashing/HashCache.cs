@@ -41,17 +41,6 @@ public sealed class HashCache
         return false;
     }
 
-    public bool Remove(in FileIdentity key)
-    {
-        if (!_entries.Remove(key, out var node))
-        {
-            return false;
-        }
-
-        _recency.Remove(node);
-        return true;
-    }
-
     /// <summary>Adds or replaces an entry; returns true when that pushed out the least recently used one (<paramref name="evicted"/>).</summary>
     public bool Put(HashCacheEntry entry, out FileIdentity evicted)
     {

@@ -1,10 +1,11 @@
 using System.Globalization;
+using Shipper.Module.System.Process.Hashing;
 
 namespace Shipper.Module.System.Process.Users;
 
 /// <summary>
 /// An id → name map from a colon-separated database (<c>/etc/passwd</c>, <c>/etc/group</c>: name in field 1, id
-/// in field 3). Reloaded when the file's identity (device, inode, size, mtime) changes; the check is one statx,
+/// in field 3). Reloaded when the file's identity (device, inode, size, times, …) changes; the check is one statx,
 /// done at most once per recheck interval. The first line for an id wins, as getpwuid does.
 /// </summary>
 public sealed class IdNameFile

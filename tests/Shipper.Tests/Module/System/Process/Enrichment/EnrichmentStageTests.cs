@@ -5,6 +5,7 @@ using Shipper.Module.Monitoring;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Documents;
 using Shipper.Module.System.Process.Enrichment;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Tracking;
 using Shipper.Module.System.Process.Users;
 using static Shipper.Tests.Module.System.Process.ProcessFixtures;
@@ -130,7 +131,7 @@ public sealed class EnrichmentStageTests : IAsyncDisposable
     }
 
     /// <summary>A made-up statx identity per process, to see it handed to the hasher with the request.</summary>
-    private static Shipper.Module.System.Process.Hashing.FileIdentity IdentityOf(int pid) => new(2049, 1000 + (ulong)pid, 4096, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);
+    private static FileIdentity IdentityOf(int pid) => new(2049, 1000 + (ulong)pid, 4096, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);
 
     /// <summary>A hash source whose answers the test gives, per path.</summary>
     private sealed class ManualHashes : IExecutableHashSource

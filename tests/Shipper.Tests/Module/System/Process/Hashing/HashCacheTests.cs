@@ -43,8 +43,7 @@ public class HashCacheTests
         Assert.False(cache.TryGet(ran with { ModifiedNanoseconds = 1 }, out _));
         Assert.False(cache.TryGet(ran with { ChangedSeconds = ran.ChangedSeconds + 1 }, out _));
         Assert.False(cache.TryGet(ran with { LinkCount = 0 }, out _));
-        Assert.True(cache.Remove(ran));
-        Assert.Equal(0, cache.Count);
+        Assert.Equal(1, cache.Count);
     }
 
     private static FileIdentity Version(ulong inode) => new(8, inode, 4096, 0x81ed, 0, 0, 1, 1_700_000_000, 0, 1_700_000_000, 0);

@@ -49,7 +49,7 @@ internal sealed class HashFixture : IDisposable
     /// in our mount namespace, with no live pid to read through unless <paramref name="pid"/> is given.
     /// </summary>
     public static ExecutableHashRequest OfFile(string path, int pid = 0, ulong? mountNamespace = null) =>
-        new(pid, path, mountNamespace ?? MountNamespace.OfSelf(), FileIdentity.Read(path, out var identity) == 0 ? identity : null);
+        new(pid, path, mountNamespace ?? MountNamespace.OfSelf(), FileIdentity.Of(path));
 
     /// <summary>
     /// Runs <paramref name="binary"/> (no arguments) to its exit; returns it and the request for it, identified by

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Users;
 
 namespace Shipper.Tests.Module.System.Process.Users;
