@@ -164,7 +164,9 @@ public sealed class PrivatePathsEndToEndTests : IDisposable
     {
         var data = _temp.Combine("data");
         var logs = _temp.Combine("logs");
-        var (exit, _) = Run(Patience, () => File.Exists(Path.Combine(logs, "shipper")), "--path.logs", logs, "--path.data", data);
+        // The worker writes meta.json after it opens its log, so wait for every file the test checks.
+        string[] created = { Path.Combine(data, "meta.json"), Path.Combine(logs, "shipper"), Path.Combine(logs, "shipper-watcher") };
+        var (exit, _) = Run(Patience, () => Array.TrueForAll(created, File.Exists), "--path.logs", logs, "--path.data", data);
 
         Assert.Null(exit); // still running when killed
         var directory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
