@@ -124,9 +124,9 @@ public sealed class HashedProcessDatasetTests : IDisposable
     /// <summary>Runs the real process dataset (netlink, hashes of <paramref name="hashTypes"/>) around <paramref name="body"/>.</summary>
     private static async Task RunDatasetAsync(string[] hashTypes, Func<Collector, Task, ExecutableHashSource, Task> body)
     {
-        // These tests are about which file's digest a document carries, not about max_wait: a loaded CI machine
-        // took more than the default 1 s to hash the startup snapshot's executables, and the document then
-        // rightly went out without its digest.
+        // These tests are about which file's digest a document carries, not about max_wait: on a loaded CI machine
+        // the hashes queued ahead of a document (the whole machine's snapshot and execs, at the scan rate) can take
+        // more than the default 1 s, and the document then rightly goes out without its digest.
         var context = Context(
             ("process.backend", "netlink"), ("process.hash.hash_types", hashTypes), ("process.hash.max_wait", "20s"));
         var reporter = new Collector();
