@@ -16,6 +16,7 @@ public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan Flus
     /// </summary>
     public const long DefaultBytes = 64L * 1024 * 1024;
 
+
     /// <summary>Batching when the events come from the disk queue: as much as is there, and an idle queue flushes at once.</summary>
     public static QueueSettings ForDiskQueue(DiskQueueSettings disk) => new(disk.ReadAhead, disk.ReadAhead, TimeSpan.FromSeconds(1));
 
@@ -38,5 +39,23 @@ public sealed record QueueSettings(int Events, int FlushMinEvents, TimeSpan Flus
         var timeout = mem.Duration("flush.timeout", TimeSpan.FromSeconds(10), min: TimeSpan.Zero, max: TimeSpan.FromHours(1));
         var bytes = mem.Size("bytes", DefaultBytes, min: 64 * 1024, max: 1L << 40);
         return new QueueSettings(events, Math.Max(1, minEvents), timeout, bytes);
+    }
+
+    /// <summary>
+    /// The <c>queue.mem.*</c> keys the config set, with their values as written (for the warning when a
+    /// performance preset overrides them).
+    /// </summary>
+    public static IReadOnlyList<(string Key, string Value)> ExplicitKeys(ConfigSection queue)
+    {
+        var result = new List<(string, string)>();
+        foreach (var key in new[] { "events", "flush.min_events", "flush.timeout", "bytes" })
+        {
+            if (queue.Find("mem." + key) is ConfigScalar { IsNull: false } scalar)
+            {
+                result.Add(("queue.mem." + key, scalar.Value));
+            }
+        }
+
+        return result;
     }
 }

@@ -29,6 +29,9 @@ public sealed class ShipperSettings
 
     public required QueueSettings Queue { get; init; }
 
+    /// <summary>The <c>queue.mem.*</c> keys the config set, as written (a performance preset warns for each it replaces).</summary>
+    public IReadOnlyList<(string Key, string Value)> QueueExplicit { get; init; } = Array.Empty<(string, string)>();
+
     /// <summary><c>queue.disk</c>; null when the queue is in memory.</summary>
     public DiskQueueSettings? DiskQueue { get; init; }
 
@@ -48,6 +51,12 @@ public sealed class ShipperSettings
     public required HttpSettings Http { get; init; }
 
     public required PathSettings Paths { get; init; }
+
+    /// <summary>
+    /// <c>monitoring.cluster_uuid</c>: the production cluster this shipper's monitoring data belongs to, shown in
+    /// <c>/state</c> for Metricbeat's beat module (libbeat's Metricbeat collection reads it there).
+    /// </summary>
+    public string? MonitoringClusterUuid { get; init; }
 
     /// <summary>Settings accepted for compatibility with auditbeat.yml that do nothing here, with why.</summary>
     public required IReadOnlyList<string> Ignored { get; init; }
@@ -114,12 +123,7 @@ public sealed class ShipperSettings
             }
         }
 
-        if (top.Bool("monitoring.enabled", false))
-        {
-            throw top.Error("monitoring.enabled", "shipping monitoring data to Elasticsearch is not supported; use http.enabled for /stats and logging.metrics for the periodic log");
-        }
-
-        top.Consume("monitoring");
+        var clusterUuid = ParseMonitoring(top, ignored);
         IgnoreCompat(top, "setup.kibana", "Kibana setup is not part of shipper", ignored);
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
         IgnoreCompat(top, "setup.ilm", "ILM policies are not managed by shipper", ignored);
@@ -138,6 +142,7 @@ public sealed class ShipperSettings
             Modules = modules,
             ShutdownTimeout = top.Duration("shipper.shutdown_timeout", TimeSpan.FromSeconds(5), min: TimeSpan.Zero, max: TimeSpan.FromHours(1)),
             Queue = QueueSettings.Parse(top.Section("queue")),
+            QueueExplicit = QueueSettings.ExplicitKeys(top.Section("queue")),
             DiskQueue = top.Find("queue.disk") is not null ? DiskQueueSettings.Parse(top.Section("queue.disk"), paths.Data) : null,
             OutputName = enabled[0],
             Console = ConsoleOutputSettings.Parse(outputs.Section("console")),
@@ -147,6 +152,7 @@ public sealed class ShipperSettings
             Logging = LoggingSettings.Parse(top.Section("logging")),
             Http = HttpSettings.Parse(top.Section("http")),
             Paths = paths,
+            MonitoringClusterUuid = clusterUuid,
             Ignored = ignored,
         };
     }
@@ -209,6 +215,34 @@ public sealed class ShipperSettings
                     throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata (always on)");
             }
         }
+    }
+
+    /// <summary>
+    /// libbeat's internal collection (<c>monitoring.enabled: true</c>, shipping to <c>.monitoring-beats-*</c>) is
+    /// not built: enabling it is an error. Its other settings do nothing while it is off, so each one that is set
+    /// gets a warning, except <c>cluster_uuid</c>, which <c>/state</c> reports as libbeat's does.
+    /// </summary>
+    private static string? ParseMonitoring(ConfigSection top, List<string> ignored)
+    {
+        if (top.Bool("monitoring.enabled", false))
+        {
+            throw top.Error("monitoring.enabled", "shipping monitoring data to Elasticsearch (internal collection) is not supported; use http.enabled for /stats and /state (Metricbeat's beat module reads them) and logging.metrics for the periodic log");
+        }
+
+        var clusterUuid = top.OptionalString("monitoring.cluster_uuid");
+        if (top.Find("monitoring") is ConfigMap monitoring)
+        {
+            foreach (var (key, node) in monitoring.Entries)
+            {
+                if (key is not ("enabled" or "cluster_uuid") && node is not ConfigScalar { IsNull: true })
+                {
+                    ignored.Add($"monitoring.{key} ({node.Location}) has no effect: monitoring.enabled is false and internal collection is not supported");
+                }
+            }
+        }
+
+        top.Consume("monitoring");
+        return clusterUuid;
     }
 
     private static void IgnoreCompat(ConfigSection top, string key, string why, List<string> ignored)

@@ -54,6 +54,9 @@ public sealed class Pipeline : IEventReporter, IPublisherProgress
     private readonly Counter _outFailed;
     private readonly Counter _outDropped;
 
+    /// <summary>How the workers gather batches: the memory queue's settings in effect (a preset's, if one applies).</summary>
+    public QueueSettings Batching => _settings;
+
     private long _lastAckTicks;
     private string? _lastError;
     private int _inFlight;

@@ -158,16 +158,11 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
-        var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log);
+        var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log, warnings);
         settings.Tracker.EnsureAllConsumed(settings.Root);
         Pipeline pipeline;
         if (settings.DiskQueue is { } disk)
         {
-            if (!ReferenceEquals(queue, settings.Queue))
-            {
-                warnings.Add("output.elasticsearch.preset sets queue.mem.*, which does not apply with queue.disk; the preset's output settings do");
-            }
-
             var diskQueue = new DiskQueue(disk, documents, metrics, log.Named("diskqueue"), options.Time);
             if (options.ForRun)
             {
@@ -188,7 +183,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
     }
 
-    private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log)
+    private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log, List<string> warnings)
     {
         switch (settings.OutputName)
         {
@@ -200,14 +195,43 @@ public sealed class ShipperWorker : IAsyncDisposable
                 var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection, esLog);
                 var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
                 // One more publisher worker than requests in flight, so a batch is encoded while another is sent.
-                // A performance preset sets queue.mem.* too, as libbeat's presets do.
-                var queue = es.Preset is { } preset
-                    ? new QueueSettings(preset.QueueEvents, preset.QueueFlushMinEvents, preset.QueueFlushTimeout, settings.Queue.Bytes)
-                    : settings.Queue;
+                var queue = es.Preset is { } preset ? PresetQueue(preset, settings, warnings) : settings.Queue;
                 return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time), es.BulkMaxSize, es.Concurrency + 1, queue);
             default:
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }
+    }
+
+    /// <summary>
+    /// A performance preset sets queue.mem.* too, and wins over the config's values, as in libbeat; each value
+    /// it replaces gets a warning. <c>queue.mem.bytes</c> is ours, not a preset's, and stays as configured.
+    /// With queue.disk the preset's queue values do not apply (a preset never drops the durable queue).
+    /// </summary>
+    private static QueueSettings PresetQueue(OutputPreset preset, ShipperSettings settings, List<string> warnings)
+    {
+        if (settings.DiskQueue is not null)
+        {
+            warnings.Add($"performance preset '{preset.Name}' sets queue.mem.*, which does not apply with queue.disk; the preset's output settings do");
+            return settings.Queue;
+        }
+
+        var queue = new QueueSettings(preset.QueueEvents, preset.QueueFlushMinEvents, preset.QueueFlushTimeout, settings.Queue.Bytes);
+        foreach (var (key, value) in settings.QueueExplicit)
+        {
+            var now = key switch
+            {
+                "queue.mem.events" => queue.Events.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "queue.mem.flush.min_events" => queue.FlushMinEvents.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "queue.mem.flush.timeout" => ValueParsers.FormatDuration(queue.FlushTimeout),
+                _ => null,
+            };
+            if (now is not null)
+            {
+                warnings.Add($"performance preset '{preset.Name}' overrides the setting {key}: {value} is replaced by {now} (set output.elasticsearch.preset: custom to keep it)");
+            }
+        }
+
+        return queue;
     }
 
     /// <summary>This process and, in a watched worker, the watcher: their command lines may hold <c>-E</c> secrets.</summary>
@@ -361,7 +385,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
     }
 
-    private IReadOnlyDictionary<string, string> State()
+    internal IReadOnlyDictionary<string, string> State()
     {
         var names = new List<string>();
         foreach (var dataset in _datasets)
@@ -369,17 +393,24 @@ public sealed class ShipperWorker : IAsyncDisposable
             names.Add(dataset.Name);
         }
 
-        return new Dictionary<string, string>
+        var state = new Dictionary<string, string>
         {
             ["beat.name"] = Agent.Name,
             ["output.name"] = Output.Name,
             ["modules"] = string.Join(",", names),
             ["queue.type"] = Pipeline.Queue.Type,
-            ["queue.mem.events"] = Settings.DiskQueue is null ? Settings.Queue.Events.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
-            ["queue.mem.bytes"] = Settings.DiskQueue is null ? Settings.Queue.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            // What the queue runs with (a preset's values where one applies), as /stats' pipeline.queue.max_* say.
+            ["queue.mem.events"] = Settings.DiskQueue is null ? Pipeline.Batching.Events.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            ["queue.mem.bytes"] = Settings.DiskQueue is null ? Pipeline.Batching.Bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
             ["queue.disk.path"] = Settings.DiskQueue?.Path ?? "",
             ["config"] = Settings.File,
         };
+        if (Settings.MonitoringClusterUuid is { } clusterUuid)
+        {
+            state["monitoring.cluster_uuid"] = clusterUuid;
+        }
+
+        return state;
     }
 
     public async ValueTask DisposeAsync()

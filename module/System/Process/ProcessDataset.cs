@@ -32,6 +32,7 @@ public sealed class ProcessDataset : IDataset
         _context = context;
         _log = context.Log;
         Settings = ProcessSettings.Parse(context.Config);
+        context.Warnings.AddRange(Settings.Warnings);
         _metrics = new ProcessMetrics(context.Metrics);
     }
 

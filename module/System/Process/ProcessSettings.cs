@@ -15,8 +15,15 @@ public sealed class ProcessSettings
     public const long DefaultReceiveBuffer = 4L * 1024 * 1024;
     public static readonly TimeSpan DefaultProcfsPeriod = TimeSpan.FromSeconds(1);
 
-    /// <summary><c>period</c>: accepted for Auditbeat compatibility; this dataset is push-based and ignores it.</summary>
+    /// <summary>
+    /// <c>period</c>: Auditbeat's fetch interval. Only the procfs backend polls, so it is that backend's poll
+    /// interval (as in Auditbeat's procfs provider); the netlink backend is pushed every event by the kernel, and
+    /// <see cref="Warnings"/> says so.
+    /// </summary>
     public TimeSpan? Period { get; init; }
+
+    /// <summary>Settings that do less than a user may expect, for <c>test config</c> and the start-up log.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 
     /// <summary><c>state.period</c>: how often every running process is reported again as state.</summary>
     public TimeSpan StatePeriod { get; init; } = DefaultStatePeriod;
@@ -52,11 +59,12 @@ public sealed class ProcessSettings
 
     public static ProcessSettings Parse(ConfigSection moduleEntry)
     {
-        var period = moduleEntry.Duration("period", TimeSpan.Zero, min: TimeSpan.FromMilliseconds(1));
         var backendName = moduleEntry.Choice("process.backend", "auto", "auto", "netlink", "procfs", "kernel_tracing");
+        var (period, procfsPeriod, warnings) = ParsePeriods(moduleEntry, backendName);
         return new ProcessSettings
         {
-            Period = moduleEntry.Has("period") ? period : null,
+            Period = period,
+            Warnings = warnings,
             StatePeriod = moduleEntry.Duration("state.period", DefaultStatePeriod, min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(366)),
             Backend = backendName switch
             {
@@ -72,7 +80,39 @@ public sealed class ProcessSettings
             NetlinkKernelFilter = moduleEntry.Bool("process.netlink.kernel_filter", true),
             NetlinkFullForkSample = moduleEntry.Choice("process.netlink.fork_sample", "stat", "stat", "full") == "full",
             MaxArgsBytes = (int)moduleEntry.Size("process.max_args_bytes", Procfs.ProcReader.DefaultMaxArgsBytes, min: 1024, max: 16 * 1024 * 1024),
-            ProcfsPeriod = moduleEntry.Duration("process.procfs.period", DefaultProcfsPeriod, min: TimeSpan.FromMilliseconds(100), max: TimeSpan.FromHours(1)),
+            ProcfsPeriod = procfsPeriod,
         };
+    }
+
+    private static (TimeSpan? Period, TimeSpan ProcfsPeriod, List<string> Warnings) ParsePeriods(ConfigSection moduleEntry, string backendName)
+    {
+        var min = TimeSpan.FromMilliseconds(100);
+        var max = TimeSpan.FromHours(1);
+        var warnings = new List<string>();
+        var procfsPeriod = moduleEntry.Duration("process.procfs.period", DefaultProcfsPeriod, min, max);
+        if (!moduleEntry.Has("period"))
+        {
+            moduleEntry.Consume("period");
+            return (null, procfsPeriod, warnings);
+        }
+
+        var period = moduleEntry.Duration("period", DefaultProcfsPeriod, min, max);
+        if (moduleEntry.Has("process.procfs.period"))
+        {
+            throw moduleEntry.Error("period", "period and process.procfs.period both set the procfs poll interval; keep one");
+        }
+
+        var where = moduleEntry.Find("period")!.Location;
+        switch (backendName)
+        {
+            case "netlink" or "kernel_tracing":
+                warnings.Add($"{moduleEntry.Path}.period ({where}) has no effect with process.backend {backendName}: the kernel pushes every event; state.period sets how often running processes are reported again");
+                break;
+            case "auto":
+                warnings.Add($"{moduleEntry.Path}.period ({where}) is the poll interval only if process.backend auto falls back to procfs; with netlink the kernel pushes every event");
+                break;
+        }
+
+        return (period, period, warnings);
     }
 }

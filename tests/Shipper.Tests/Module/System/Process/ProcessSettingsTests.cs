@@ -27,7 +27,6 @@ public class ProcessSettingsTests
     public void ReadsEveryKeyAndMarksItKnown()
     {
         var (section, tracker, root) = Section(
-            ("period", "10s"),
             ("state.period", "30m"),
             ("process.backend", "procfs"),
             ("process.hold_time", "250ms"),
@@ -40,7 +39,7 @@ public class ProcessSettingsTests
             ("process.procfs.period", "500ms"),
             ("process.max_args_bytes", "1 MiB"));
         var settings = ProcessSettings.Parse(section);
-        Assert.Equal(TimeSpan.FromSeconds(10), settings.Period);
+        Assert.Null(settings.Period);
         Assert.Equal(TimeSpan.FromMinutes(30), settings.StatePeriod);
         Assert.Equal(ProcessBackend.Procfs, settings.Backend);
         Assert.Equal(TimeSpan.FromMilliseconds(250), settings.HoldTime);
@@ -53,6 +52,39 @@ public class ProcessSettingsTests
         Assert.Equal(TimeSpan.FromMilliseconds(500), settings.ProcfsPeriod);
         Assert.Equal(1024 * 1024, settings.MaxArgsBytes);
         tracker.EnsureAllConsumed(root);
+    }
+
+    [Fact]
+    public void PeriodIsThePollIntervalOfTheProcfsBackend()
+    {
+        var (section, tracker, root) = Section(("period", "10s"), ("process.backend", "procfs"));
+        var settings = ProcessSettings.Parse(section);
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.Period);
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.ProcfsPeriod);
+        Assert.Empty(settings.Warnings);
+        tracker.EnsureAllConsumed(root);
+    }
+
+    [Theory]
+    [InlineData("netlink", "has no effect with process.backend netlink")]
+    [InlineData("kernel_tracing", "has no effect with process.backend kernel_tracing")]
+    [InlineData("auto", "only if process.backend auto falls back to procfs")]
+    public void PeriodWithAPushedBackendIsAWarningNamingWhere(string backend, string warning)
+    {
+        var settings = ProcessSettings.Parse(Section(("period", "10s"), ("process.backend", backend)).Section);
+        var line = Assert.Single(settings.Warnings);
+        Assert.Contains("system.period (", line);
+        Assert.Contains("modules.yml:7:3", line);
+        Assert.Contains(warning, line);
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.ProcfsPeriod); // what auto falls back to
+    }
+
+    [Fact]
+    public void PeriodAndProcfsPeriodTogetherAreAnError()
+    {
+        var ex = Assert.Throws<ConfigException>(() => ProcessSettings.Parse(Section(("period", "10s"), ("process.procfs.period", "2s")).Section));
+        Assert.Equal("system.period", ex.Path);
+        Assert.Contains("keep one", ex.Message);
     }
 
     [Theory]
@@ -69,6 +101,7 @@ public class ProcessSettingsTests
     [InlineData("process.hold_time", "1m", "1m is out of range")]
     [InlineData("process.netlink.receive_buffer", "1kb", "1kb is out of range")]
     [InlineData("process.procfs.period", "10ms", "10ms is out of range")]
+    [InlineData("period", "10ms", "10ms is out of range")]
     [InlineData("state.period", "soon", "expected a duration")]
     [InlineData("process.netlink.realtime", "maybe", "expected true or false")]
     public void RejectsBadValuesNamingTheKeyAndWhere(string key, string value, string problem)
