@@ -20,6 +20,7 @@ public class ShippedConfigTests
     [Theory]
     [InlineData("config/shipper.yml")]
     [InlineData("config/shipper.reference.yml")]
+    [InlineData("config/auditbeat-compatible.yml")]
     public void ShippedConfigsAreValid(string file)
     {
         var stdout = new StringWriter();
