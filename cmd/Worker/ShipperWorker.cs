@@ -204,7 +204,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                 var queue = es.Preset is { } preset
                     ? new QueueSettings(preset.QueueEvents, preset.QueueFlushMinEvents, preset.QueueFlushTimeout, settings.Queue.Bytes)
                     : settings.Queue;
-                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time), es.BulkMaxSize, es.Concurrency + 1, queue);
+                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time, settings.Ilm), es.BulkMaxSize, es.Concurrency + 1, queue);
             default:
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }
