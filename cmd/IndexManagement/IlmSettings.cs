@@ -123,10 +123,18 @@ public sealed class IlmSettings
         }
     }
 
-    /// <summary>System.Text.Json appends "Path: $ | LineNumber: … | BytePositionInLine: …", which we already say better.</summary>
+    /// <summary>System.Text.Json appends "Path: $ | LineNumber: … | BytePositionInLine: …" (0-based), which we already say better.</summary>
     private static string FirstSentence(string message)
     {
-        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var tail in new[] { " Path: ", " LineNumber: " })
+        {
+            var cut = message.IndexOf(tail, StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                message = message[..cut];
+            }
+        }
+
+        return message;
     }
 }

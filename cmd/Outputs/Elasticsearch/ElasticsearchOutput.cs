@@ -65,11 +65,12 @@ public sealed class ElasticsearchOutput : IOutput
         _metrics = new OutputMetrics(metrics);
         _log = log;
         _time = time;
+        // First: it may refuse the settings, and nothing is open yet to be left undisposed.
+        _indexSetup = new IndexSetupOnConnect(template, ilm ?? IlmSettings.Disabled, log, documents.Agent.Version);
         _transport = new ElasticsearchTransport(settings, _metrics, time);
         _triage = new BulkItemTriage(settings, _metrics, log, _deadLetters);
         _constantFields = EventFormatter.ConstantFields(documents.Agent, documents.Host);
         _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
-        _indexSetup = new IndexSetupOnConnect(template, ilm ?? IlmSettings.Disabled, log, documents.Agent.Version);
 
         var query = new StringBuilder(FilterPath);
         foreach (var (key, value) in settings.Parameters)

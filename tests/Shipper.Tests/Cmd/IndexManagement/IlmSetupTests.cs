@@ -202,6 +202,13 @@ public class IlmSetupTests
 
         Assert.Equal("setup.ilm.enabled", e.Path);
         Assert.Contains("rolls over, which needs a data stream", e.Message, StringComparison.Ordinal);
+
+        using var dir = new Support.TempConfig("{}");
+        var file = Path.Combine(dir.Directory, "delete-only.json");
+        File.WriteAllText(file, """{"policy":{"phases":{"delete":{"min_age":"30d","actions":{"delete":{}}}}}}""");
+        await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\n", "data_stream: false\n", ilmYaml: $"policy_file: {file}\n");
+        await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(1));
+        Assert.Equal("shipper", es.TemplateLifecycleName(TemplateName));
     }
 
     [Fact]
