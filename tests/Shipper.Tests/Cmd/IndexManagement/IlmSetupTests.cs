@@ -28,6 +28,13 @@ public class IlmSetupTests
         Assert.True(reply.IsSuccessStatusCode, await reply.Content.ReadAsStringAsync());
     }
 
+    private static string PolicyFile(Support.TempConfig dir, string json)
+    {
+        var file = Path.Combine(dir.Directory, "policy.json");
+        File.WriteAllText(file, json);
+        return file;
+    }
+
     private static string Phases(LoopbackElasticsearch es, string name) => es.IlmPolicies[name].Policy["phases"]!.ToJsonString();
 
     [Fact]
@@ -158,8 +165,7 @@ public class IlmSetupTests
     public async Task APolicyFileAndAFormattedPolicyNameAreUsed()
     {
         using var dir = new Support.TempConfig("{}");
-        var file = Path.Combine(dir.Directory, "policy.json");
-        File.WriteAllText(file, """
+        var file = PolicyFile(dir, """
             {
               "policy": {
                 "phases": {
@@ -204,8 +210,7 @@ public class IlmSetupTests
         Assert.Contains("rolls over, which needs a data stream", e.Message, StringComparison.Ordinal);
 
         using var dir = new Support.TempConfig("{}");
-        var file = Path.Combine(dir.Directory, "delete-only.json");
-        File.WriteAllText(file, """{"policy":{"phases":{"delete":{"min_age":"30d","actions":{"delete":{}}}}}}""");
+        var file = PolicyFile(dir, """{"policy":{"phases":{"delete":{"min_age":"30d","actions":{"delete":{}}}}}}""");
         await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\n", "data_stream: false\n", ilmYaml: $"policy_file: {file}\n");
         await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(1));
         Assert.Equal("shipper", es.TemplateLifecycleName(TemplateName));
@@ -215,8 +220,7 @@ public class IlmSetupTests
     public async Task APolicyTheClusterRefusesIsLoggedWithItsReasonAndNothingIsSent()
     {
         using var dir = new Support.TempConfig("{}");
-        var file = Path.Combine(dir.Directory, "policy.json");
-        File.WriteAllText(file, """{"policy":{"phases":{"lukewarm":{"actions":{}}}}}""");
+        var file = PolicyFile(dir, """{"policy":{"phases":{"lukewarm":{"actions":{}}}}}""");
         await using var es = await LoopbackElasticsearch.StartAsync();
         await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\n{FastBackoff}", ilmYaml: $"policy_file: {file}\n");
 
