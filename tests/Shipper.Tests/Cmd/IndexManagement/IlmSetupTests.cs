@@ -81,6 +81,25 @@ public class IlmSetupTests
     }
 
     [Fact]
+    public async Task ALostPolicyIsInstalledAgainOnReconnect()
+    {
+        await using var es = await LoopbackElasticsearch.StartAsync();
+        await using var harness = new OutputHarness($"hosts: [\"{es.Url}\"]\n{FastBackoff}", ilmYaml: "");
+        await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(5));
+        using (var client = new HttpClient())
+        {
+            Assert.True((await client.DeleteAsync(new Uri(es.Url, "/_ilm/policy/shipper"))).IsSuccessStatusCode);
+        }
+
+        es.BulkFaults = n => n == 2 ? new BulkFault.DropConnection() : null;
+        await Publishing.UntilSettledAsync(harness.Output, TestDocuments.Processes(5, first: 5));
+
+        Assert.Equal(1, es.IlmPolicies["shipper"].Version); // created anew
+        Assert.Equal(10, es.StoredCount);
+        Assert.Equal(2, es.Requests.Count(r => r.Method == "PUT" && r.Path.StartsWith("/_index_template/", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task AUsersPolicyIsKeptUnlessOverwriteIsSet()
     {
         await using var es = await LoopbackElasticsearch.StartAsync();
