@@ -31,7 +31,8 @@ public static class CommandLine
           test output             Check that the configured output can be reached
           export config           Print the effective configuration (secrets redacted)
           export template         Print the Elasticsearch index template built from fields.yml
-          setup --index-management  Load the index template into Elasticsearch
+          export ilm-policy       Print the ILM policy (setup.ilm.*)
+          setup --index-management  Load the ILM policy and the index template into Elasticsearch
           version                 Print version information
 
         Flags:
@@ -88,6 +89,7 @@ public static class CommandLine
                 "test config" => TestConfig(options, stdout),
                 "test output" => TestOutput(options, stdout),
                 "export template" => ExportTemplate(options, stdout),
+                "export ilm-policy" => ExportIlmPolicy(options, stdout),
                 "setup" => Setup(options, stdout),
                 "export config" => ExportConfig(options, stdout),
                 "version" => PrintVersion(stdout),
@@ -159,18 +161,26 @@ public static class CommandLine
         return ExitOk;
     }
 
+    /// <summary>Prints the policy whether or not <c>setup.ilm.enabled</c> is true: the command asks for it.</summary>
+    private static int ExportIlmPolicy(CliOptions options, TextWriter stdout)
+    {
+        var settings = LoadSettings(options);
+        new IlmPolicy(settings.Ilm).Export(stdout);
+        return ExitOk;
+    }
+
     private static int Setup(CliOptions options, TextWriter stdout)
     {
         var settings = LoadSettings(options);
         if (settings.OutputName != "elasticsearch")
         {
-            throw new ConfigException("output", settings.Root.Location, "setup --index-management loads the index template into Elasticsearch: configure output.elasticsearch");
+            throw new ConfigException("output", settings.Root.Location, "setup --index-management loads the ILM policy and the index template into Elasticsearch: configure output.elasticsearch");
         }
 
         var es = ElasticsearchSettings.Parse(settings.ElasticsearchSection);
         var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
         var log = new Shipper.Module.Logging.Logger(new Logging.LogWriter(Shipper.Module.Logging.LogLevel.Info, options.DebugSelectors, false, Console.Error, null, secrets: Logging.ConfiguredSecrets.From(settings.Root)), "setup");
-        return IndexSetup.RunAsync(es, template, stdout, log).GetAwaiter().GetResult();
+        return IndexSetup.RunAsync(es, template, stdout, log, settings.Ilm).GetAwaiter().GetResult();
     }
 
     private static int ExportConfig(CliOptions options, TextWriter stdout)

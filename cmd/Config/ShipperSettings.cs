@@ -44,6 +44,9 @@ public sealed class ShipperSettings
 
     public required ConfigSection SetupTemplateSection { get; init; }
 
+    /// <summary><c>setup.ilm</c> (checked whatever the output; used by output.elasticsearch).</summary>
+    public required IndexManagement.IlmSettings Ilm { get; init; }
+
     public required Watchdog.WatchdogSettings Watchdog { get; init; }
 
     public required LoggingSettings Logging { get; init; }
@@ -126,10 +129,15 @@ public sealed class ShipperSettings
         var clusterUuid = ParseMonitoring(top, ignored);
         IgnoreCompat(top, "setup.kibana", "Kibana setup is not part of shipper", ignored);
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
-        IgnoreCompat(top, "setup.ilm", "ILM policies are not managed by shipper", ignored);
         ParseProcessors(top, ignored);
 
         var paths = ParsePaths(top.Section("path"), cliPaths);
+        var ilm = IndexManagement.IlmSettings.Parse(top.Section("setup.ilm"), top.Section("setup.dsl"), paths.Config);
+        if (enabled[0] != "elasticsearch" && top.Has("setup.ilm"))
+        {
+            ignored.Add($"setup.ilm is ignored: ILM policies are installed by output.elasticsearch, and the output is {enabled[0]}");
+        }
+
         return new ShipperSettings
         {
             Root = root,
@@ -148,6 +156,7 @@ public sealed class ShipperSettings
             Console = ConsoleOutputSettings.Parse(outputs.Section("console")),
             ElasticsearchSection = outputs.Section("elasticsearch"),
             SetupTemplateSection = top.Section("setup.template"),
+            Ilm = ilm,
             Watchdog = Shipper.Watchdog.WatchdogSettings.Parse(top.Section("watchdog")),
             Logging = LoggingSettings.Parse(top.Section("logging")),
             Http = HttpSettings.Parse(top.Section("http")),

@@ -6,10 +6,10 @@ using Shipper.Outputs.Elasticsearch;
 namespace Shipper.IndexManagement;
 
 /// <summary>
-/// <c>shipper setup --index-management</c>: loads the index template (honouring
-/// <c>setup.template.overwrite</c>; loaded even when <c>setup.template.enabled</c> is false, because the
-/// command asks for it) and, when the index is a single data stream, creates it. Tries the hosts in order
-/// until one works. Returns the exit code.
+/// <c>shipper setup --index-management</c>: installs the ILM policy (as <c>setup.ilm.*</c> says), loads the
+/// index template (honouring <c>setup.template.overwrite</c>; loaded even when <c>setup.template.enabled</c>
+/// is false, because the command asks for it) and, when the index is a single data stream, creates it.
+/// Tries the hosts in order until one works. Returns the exit code.
 /// </summary>
 public static class IndexSetup
 {
@@ -18,18 +18,21 @@ public static class IndexSetup
         TemplateSettings template,
         TextWriter console,
         Logger log,
+        IlmSettings? ilm = null,
         CancellationToken cancellationToken = default)
     {
-        IndexTemplateBuilder builder;
+        IndexSetupOnConnect setup;
         try
         {
-            builder = new IndexTemplateBuilder(template);
+            setup = new IndexSetupOnConnect(template, ilm ?? IlmSettings.Disabled, log, loadTemplate: true);
         }
         catch (FormatException e)
         {
             console.WriteLine($"Cannot build the index template: {e.Message}");
             return 1;
         }
+
+        var builder = setup.Template!;
 
         using var transport = new ElasticsearchTransport(output, null, TimeProvider.System);
         var errors = new List<string>();
@@ -39,8 +42,18 @@ public static class IndexSetup
             {
                 var info = await ClusterHandshake.ConnectAsync(transport, host, cancellationToken).ConfigureAwait(false);
                 log.Info($"connected to Elasticsearch {info.VersionNumber} at {host}");
-                var result = await TemplateLoader.LoadAsync(transport, host, builder, template.Overwrite, log, cancellationToken).ConfigureAwait(false);
-                console.WriteLine(result == TemplateLoadResult.Loaded
+                var outcome = await setup.EnsureAsync(transport, host, cancellationToken).ConfigureAwait(false);
+                if (setup.Policy is { } policy)
+                {
+                    console.WriteLine(outcome.Policy switch
+                    {
+                        IlmPolicyLoadResult.Created => $"ILM policy '{policy.Name}' loaded.",
+                        IlmPolicyLoadResult.AlreadyExists => $"ILM policy '{policy.Name}' already exists and was kept (set setup.ilm.overwrite: true to replace it).",
+                        _ => $"ILM policy '{policy.Name}' not checked or loaded (setup.ilm.check_exists: false).",
+                    });
+                }
+
+                console.WriteLine(outcome.Template == TemplateLoadResult.Loaded
                     ? $"Index template '{builder.Name}' loaded (pattern '{builder.Pattern}')."
                     : $"Index template '{builder.Name}' already exists and was kept (set setup.template.overwrite: true to replace it).");
 

@@ -19,32 +19,15 @@ public static class TemplateLoader
         CancellationToken cancellationToken)
     {
         var url = host.Api("_index_template/" + Uri.EscapeDataString(template.Name));
-        if (!overwrite)
+        var what = $"index template '{template.Name}'";
+        if (!overwrite && await ClusterResource.ExistsAsync(transport, host, HttpMethod.Head, url, what, cancellationToken).ConfigureAwait(false))
         {
-            using var head = transport.CreateRequest(HttpMethod.Head, url);
-            using var exists = await transport.SendAsync(head, cancellationToken).ConfigureAwait(false);
-            if (exists.Status == 200)
-            {
-                log.Debug($"index template '{template.Name}' already exists at {host} and is kept (setup.template.overwrite: false)");
-                return TemplateLoadResult.AlreadyExists;
-            }
-
-            if (exists.Status != 404)
-            {
-                throw new InvalidOperationException($"cannot check for index template '{template.Name}' at {host}: HTTP {exists.Status} {exists.ErrorSummary()}");
-            }
+            log.Debug($"{what} already exists at {host} and is kept (setup.template.overwrite: false)");
+            return TemplateLoadResult.AlreadyExists;
         }
 
-        var body = new ByteArrayContent(template.ToJson());
-        body.Headers.ContentType = new global::System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var put = transport.CreateRequest(HttpMethod.Put, url, body);
-        using var reply = await transport.SendAsync(put, cancellationToken).ConfigureAwait(false);
-        if (!reply.IsSuccess)
-        {
-            throw new InvalidOperationException($"Elasticsearch at {host} refused index template '{template.Name}': HTTP {reply.Status} {reply.ErrorSummary()}");
-        }
-
-        log.Info($"loaded index template '{template.Name}' (pattern '{template.Pattern}') into {host}");
+        await ClusterResource.PutAsync(transport, host, url, template.ToJson(), what, cancellationToken).ConfigureAwait(false);
+        log.Info($"loaded {what} (pattern '{template.Pattern}') into {host}");
         return TemplateLoadResult.Loaded;
     }
 }

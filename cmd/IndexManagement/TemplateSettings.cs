@@ -37,6 +37,37 @@ public sealed class TemplateSettings
 
     public static TemplateSettings Default { get; } = new();
 
+    /// <summary>True when the user set <c>setup.template.settings.index.lifecycle.name</c> (then it is kept as written).</summary>
+    public bool SetsLifecycleName => IndexSettings["lifecycle"] is JsonObjectTree lifecycle && lifecycle.ContainsKey("name");
+
+    /// <summary>
+    /// These settings with <c>index.lifecycle.name</c> set to <paramref name="policyName"/>, as libbeat links the
+    /// template to its ILM policy; unchanged when the user set a lifecycle name of their own.
+    /// </summary>
+    public TemplateSettings WithLifecycleName(string policyName)
+    {
+        if (SetsLifecycleName)
+        {
+            return this;
+        }
+
+        // Ours first, the user's merged over it: the user's own objects are shared, never changed.
+        var index = new JsonObjectTree();
+        index.SetPath("lifecycle.name", policyName);
+        index.DeepMerge(IndexSettings);
+        return new TemplateSettings
+        {
+            Enabled = Enabled,
+            Name = Name,
+            Pattern = Pattern,
+            Overwrite = Overwrite,
+            Priority = Priority,
+            DataStream = DataStream,
+            IndexSettings = index,
+            Source = Source,
+        };
+    }
+
     /// <summary>
     /// Parses <c>setup.template</c>. With <paramref name="output"/>, also checks libbeat's rule that a custom
     /// <c>output.elasticsearch.index</c> needs its own template name and pattern.

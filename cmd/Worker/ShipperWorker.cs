@@ -196,7 +196,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                 var template = TemplateSettings.Parse(settings.SetupTemplateSection, es);
                 // One more publisher worker than requests in flight, so a batch is encoded while another is sent.
                 var queue = es.Preset is { } preset ? PresetQueue(preset, settings, warnings) : settings.Queue;
-                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time), es.BulkMaxSize, es.Concurrency + 1, queue);
+                return (new ElasticsearchOutput(es, template, documents, metrics, esLog, options.Time, settings.Ilm), es.BulkMaxSize, es.Concurrency + 1, queue);
             default:
                 throw new ConfigException("output." + settings.OutputName, SourceLocation.None, $"output {settings.OutputName} is not available in this build");
         }

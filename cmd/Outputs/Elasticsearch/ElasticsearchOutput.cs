@@ -34,7 +34,6 @@ public sealed class ElasticsearchOutput : IOutput
     private const string FilterPath = "filter_path=errors,items.*.error,items.*.status";
 
     private readonly ElasticsearchSettings _settings;
-    private readonly TemplateSettings _templateSettings;
     private readonly DocumentWriter _documents;
     private readonly OutputMetrics _metrics;
     private readonly Logger _log;
@@ -42,36 +41,36 @@ public sealed class ElasticsearchOutput : IOutput
     private readonly ElasticsearchTransport _transport;
     private readonly HostState[] _hosts;
     private readonly SemaphoreSlim _slots;
-    private readonly SemaphoreSlim _templateGate = new(1, 1);
     private readonly ConcurrentBag<BulkEncoder> _encoders = new();
     private readonly ConditionalWeakTable<Event, DeadLetterMark> _deadLetters = new();
     private readonly BulkItemTriage _triage;
     private readonly Func<string, string?> _constantFields;
-    private readonly IndexTemplateBuilder? _template;
+    private readonly IndexSetupOnConnect _indexSetup;
     private readonly object _gate = new();
-    private bool _templateLoaded;
     private int _next;
     private int _current;
 
+    /// <param name="ilm"><c>setup.ilm</c>; null for none (tests and benchmarks that do not look at index management).</param>
     public ElasticsearchOutput(
         ElasticsearchSettings settings,
         TemplateSettings template,
         DocumentWriter documents,
         MetricsRegistry metrics,
         Logger log,
-        TimeProvider time)
+        TimeProvider time,
+        IlmSettings? ilm = null)
     {
         _settings = settings;
-        _templateSettings = template;
         _documents = documents;
         _metrics = new OutputMetrics(metrics);
         _log = log;
         _time = time;
+        // First: it may refuse the settings, and nothing is open yet to be left undisposed.
+        _indexSetup = new IndexSetupOnConnect(template, ilm ?? IlmSettings.Disabled, log, documents.Agent.Version);
         _transport = new ElasticsearchTransport(settings, _metrics, time);
         _triage = new BulkItemTriage(settings, _metrics, log, _deadLetters);
         _constantFields = EventFormatter.ConstantFields(documents.Agent, documents.Host);
         _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
-        _template = template.Enabled ? new IndexTemplateBuilder(template, documents.Agent.Version) : null;
 
         var query = new StringBuilder(FilterPath);
         foreach (var (key, value) in settings.Parameters)
@@ -442,46 +441,21 @@ public sealed class ElasticsearchOutput : IOutput
             return false;
         }
 
-        // As libbeat: on every (re)connect make sure the template is there (a HEAD request), so a cluster
-        // that lost it gets it back; with overwrite the PUT happens once per run, not on every reconnect.
-        if (_template is not null && !(_templateSettings.Overwrite && Volatile.Read(ref _templateLoaded)))
+        // As libbeat: on every (re)connect make sure the ILM policy and the template are there, so a cluster
+        // that lost them gets them back; nothing is sent to a host before this succeeds.
+        try
         {
-            try
-            {
-                await _templateGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-
-            try
-            {
-                if (!(_templateSettings.Overwrite && _templateLoaded))
-                {
-                    var result = await TemplateLoader.LoadAsync(_transport, host.Host, _template, _templateSettings.Overwrite, _log, cancellationToken).ConfigureAwait(false);
-                    if (result == TemplateLoadResult.AlreadyExists && !_templateLoaded)
-                    {
-                        _log.Info($"index template '{_template.Name}' already exists at {host}; kept as it is (setup.template.overwrite: false)");
-                    }
-
-                    Volatile.Write(ref _templateLoaded, true);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
-            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or TimeoutException or AuthenticationException)
-            {
-                var templateDelay = MarkFailed(host, authentication: false, disconnect: true);
-                Report(outcome, LogLevel.Error, $"cannot load the index template into {host}: {_transport.DescribeFailure(e)}; retrying in {Format(templateDelay)}");
-                return false;
-            }
-            finally
-            {
-                _templateGate.Release();
-            }
+            await _indexSetup.EnsureAsync(_transport, host.Host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or TimeoutException or AuthenticationException)
+        {
+            var setupDelay = MarkFailed(host, authentication: false, disconnect: true);
+            Report(outcome, LogLevel.Error, $"cannot set up index management (ILM policy, index template) at {host}: {_transport.DescribeFailure(e)}; retrying in {Format(setupDelay)}");
+            return false;
         }
 
         lock (_gate)

@@ -1,4 +1,5 @@
 using Shipper.IndexManagement;
+using Shipper.Module.Config;
 using Shipper.Module.Monitoring;
 using Shipper.Outputs.Elasticsearch;
 
@@ -7,12 +8,16 @@ namespace Shipper.Tests.Cmd.Outputs.Elasticsearch;
 /// <summary>An output built from YAML settings, with its metrics and log at hand.</summary>
 public sealed class OutputHarness : IAsyncDisposable
 {
-    public OutputHarness(string outputYaml, string templateYaml = "", TimeProvider? time = null)
+    /// <param name="ilmYaml"><c>setup.ilm</c> settings; null for none (ILM off, as the tests that predate it expect).</param>
+    public OutputHarness(string outputYaml, string templateYaml = "", TimeProvider? time = null, string? ilmYaml = null)
     {
         Settings = ElasticsearchSettings.Parse(TestConfig.Section(outputYaml), Log.Logger());
         Template = TemplateSettings.Parse(TestConfig.Section(templateYaml, "setup.template"), Settings);
-        Output = new ElasticsearchOutput(Settings, Template, TestDocuments.Writer, Metrics, Log.Logger(), time ?? TimeProvider.System);
+        Ilm = ilmYaml is null ? null : IlmSettings.Parse(TestConfig.Section(ilmYaml, "setup.ilm"), ConfigSection.Empty("setup.dsl"), Directory.GetCurrentDirectory());
+        Output = new ElasticsearchOutput(Settings, Template, TestDocuments.Writer, Metrics, Log.Logger(), time ?? TimeProvider.System, Ilm);
     }
+
+    public IlmSettings? Ilm { get; }
 
     public TestLogSink Log { get; } = new();
 

@@ -188,6 +188,7 @@ public sealed partial class LoopbackElasticsearch : IAsyncDisposable
                 ("PUT" or "POST", ["_index_template", var name]) => await PutTemplateAsync(context, name, body),
                 ("DELETE", ["_index_template", var name]) => await DeleteTemplateAsync(context, name),
                 ("PUT", ["_data_stream", var name]) => await PutDataStreamAsync(context, name),
+                ("GET" or "PUT" or "DELETE", ["_ilm", "policy", var name]) => await IlmPolicyAsync(context, request.Method, name, body),
                 _ => await NoHandlerAsync(context, path),
             };
             if (!response.HasStarted)
