@@ -61,7 +61,7 @@ public sealed partial class DocumentFields
     /// <summary>What is wrong with one leaf, or null: undeclared, a value not of its type, mapped unlike ECS.</summary>
     public string? Problem(string path, JsonElement value, string ecsVersion)
     {
-        if (path == "@metadata")
+        if (path.StartsWith("@metadata.", StringComparison.Ordinal))
         {
             return null; // console only; never indexed
         }
