@@ -6,9 +6,12 @@ using Shipper.Module.Registry;
 namespace Shipper.Events;
 
 /// <summary>
-/// Writes complete ECS documents: the envelope every document shares (agent, host, ecs, @metadata, tags,
-/// fields) is encoded once at start and copied as raw bytes; per event only @timestamp, the event object and
-/// the dataset's fields are encoded.
+/// Writes complete ECS documents: the envelope every document shares (agent, host, ecs, tags, fields) is
+/// encoded once at start and copied as raw bytes; per event only @timestamp, the event object and the
+/// dataset's fields are encoded. <c>@metadata</c> (beat, type, version) is not part of the document, as in
+/// libbeat: <see cref="Write"/> gives what Elasticsearch indexes and the disk queue stores, and
+/// <see cref="WriteWithMetadata"/> what the console shows, with <c>@metadata</c> right after <c>@timestamp</c>.
+/// Thread-safe: it holds only what the constructor encoded.
 /// </summary>
 public sealed class DocumentWriter
 {
@@ -115,7 +118,10 @@ public sealed class DocumentWriter
 
     public HostInfo Host { get; }
 
-    /// <summary>Writes one document as a single JSON object; <c>service.type</c> is the event's module, as in beats.</summary>
+    /// <summary>
+    /// Writes one document as a single JSON object, as Elasticsearch indexes it (no <c>@metadata</c>);
+    /// <c>service.type</c> is the event's module, as in beats.
+    /// </summary>
     public void Write(Utf8JsonWriter writer, Event evt)
     {
         if (evt.Body is EncodedDocument encoded)
@@ -124,11 +130,35 @@ public sealed class DocumentWriter
             return;
         }
 
+        WriteLive(writer, evt, withMetadata: false);
+    }
+
+    /// <summary>
+    /// Writes one document with <c>@metadata</c> after <c>@timestamp</c>, as libbeat's console codec does. A
+    /// document from the disk queue gets this run's <c>@metadata</c>, as libbeat's codec adds the running
+    /// beat's version to whatever event it encodes.
+    /// </summary>
+    public void WriteWithMetadata(Utf8JsonWriter writer, Event evt)
+    {
+        if (evt.Body is EncodedDocument encoded)
+        {
+            WriteEncodedWithMetadata(writer, encoded.Json.Span);
+            return;
+        }
+
+        WriteLive(writer, evt, withMetadata: true);
+    }
+
+    private void WriteLive(Utf8JsonWriter writer, Event evt, bool withMetadata)
+    {
         writer.WriteStartObject();
         writer.WritePropertyName(TimestampKey);
         WriteTimestamp(writer, evt.Timestamp);
-        writer.WritePropertyName(MetadataKey);
-        writer.WriteRawValue(_metadata, skipInputValidation: true);
+        if (withMetadata)
+        {
+            writer.WritePropertyName(MetadataKey);
+            writer.WriteRawValue(_metadata, skipInputValidation: true);
+        }
 
         writer.WriteStartObject(EventKey);
         writer.WriteString(ActionKey, evt.Action);
@@ -207,7 +237,7 @@ public sealed class DocumentWriter
     /// </summary>
     private static void WriteEncoded(Utf8JsonWriter writer, ReadOnlySpan<byte> json)
     {
-        if (!writer.Options.Indented && ReferenceEquals(writer.Options.Encoder, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
+        if (WritesAsStored(writer))
         {
             writer.WriteRawValue(json, skipInputValidation: true);
             return;
@@ -217,6 +247,81 @@ public sealed class DocumentWriter
         using var document = JsonDocument.ParseValue(ref reader);
         document.WriteTo(writer);
     }
+
+    /// <summary>
+    /// A stored document starts <c>{"@timestamp":"…"</c> (the writer puts it first, and its value has nothing
+    /// to escape): <c>@metadata</c> is spliced in after it with two copies, not a parse. Anything else (an
+    /// indented writer, a document not shaped so) is re-encoded property by property.
+    /// </summary>
+    private void WriteEncodedWithMetadata(Utf8JsonWriter writer, ReadOnlySpan<byte> json)
+    {
+        if (WritesAsStored(writer) && TimestampEnd(json) is var cut and > 0)
+        {
+            var length = json.Length + MetadataPrefix.Length + _metadata.Length;
+            var rented = ArrayPool<byte>.Shared.Rent(length);
+            var spliced = rented.AsSpan(0, length);
+            json[..cut].CopyTo(spliced);
+            MetadataPrefix.CopyTo(spliced[cut..]);
+            _metadata.CopyTo(spliced[(cut + MetadataPrefix.Length)..]);
+            json[cut..].CopyTo(spliced[(cut + MetadataPrefix.Length + _metadata.Length)..]);
+            writer.WriteRawValue(spliced, skipInputValidation: true);
+            ArrayPool<byte>.Shared.Return(rented);
+            return;
+        }
+
+        var reader = new Utf8JsonReader(json);
+        using var document = JsonDocument.ParseValue(ref reader);
+        writer.WriteStartObject();
+        var written = false;
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            if (property.NameEquals("@metadata"))
+            {
+                continue; // a document stored with its own: this run's replaces it
+            }
+
+            property.WriteTo(writer);
+            if (!written && property.NameEquals("@timestamp"))
+            {
+                writer.WritePropertyName(MetadataKey);
+                writer.WriteRawValue(_metadata, skipInputValidation: true);
+                written = true;
+            }
+        }
+
+        if (!written)
+        {
+            writer.WritePropertyName(MetadataKey);
+            writer.WriteRawValue(_metadata, skipInputValidation: true);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static ReadOnlySpan<byte> MetadataPrefix => ",\"@metadata\":"u8;
+
+    /// <summary>Where the leading <c>"@timestamp":"…"</c> property ends (the index after its closing quote), or 0.</summary>
+    private static int TimestampEnd(ReadOnlySpan<byte> json)
+    {
+        var prefix = "{\"@timestamp\":\""u8;
+        if (!json.StartsWith(prefix))
+        {
+            return 0;
+        }
+
+        var close = json[prefix.Length..].IndexOfAny((byte)'"', (byte)'\\');
+        if (close < 0 || json[prefix.Length + close] != (byte)'"')
+        {
+            return 0;
+        }
+
+        var end = prefix.Length + close + 1;
+        return end < json.Length && json[end] is (byte)',' or (byte)'}' ? end : 0;
+    }
+
+    /// <summary>Whether the writer encodes as the disk queue stored documents: compact, relaxed escaping.</summary>
+    private static bool WritesAsStored(Utf8JsonWriter writer) =>
+        !writer.Options.Indented && ReferenceEquals(writer.Options.Encoder, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
 
     /// <summary>Splits an encoded object into its top-level properties, each value kept as raw bytes.</summary>
     private static (JsonEncodedText, byte[])[] SplitProperties(byte[] encodedObject)

@@ -4,8 +4,8 @@ using Shipper.Module.Registry;
 namespace Shipper.Events;
 
 /// <summary>
-/// A complete document encoded earlier (envelope included), as the disk queue stores it: written as it is,
-/// because its agent and host fields are those of the run that observed the event. <see cref="Sequence"/> is
+/// A complete document encoded earlier (envelope included, <c>@metadata</c> not), as the disk queue stores it:
+/// written as it is, because its agent and host fields are those of the run that observed the event. <see cref="Sequence"/> is
 /// the queue's number for it, to match acknowledgements to positions on disk.
 /// </summary>
 public sealed class EncodedDocument : IEventBody

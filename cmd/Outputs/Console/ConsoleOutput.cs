@@ -11,7 +11,8 @@ namespace Shipper.Outputs.Console;
 /// <summary>
 /// <c>output.console</c>: one JSON document per line (NDJSON) on stdout, or indented with <c>pretty</c>.
 /// A batch is encoded into one pooled buffer and written and flushed in one go, so a reader never sees half
-/// a batch interleaved with anything else. Logs never go to stdout.
+/// a batch interleaved with anything else. Logs never go to stdout. Documents carry <c>@metadata</c> here, as
+/// libbeat's console output shows it; Elasticsearch never gets it.
 /// </summary>
 public sealed class ConsoleOutput : IOutput
 {
@@ -50,7 +51,7 @@ public sealed class ConsoleOutput : IOutput
         foreach (var evt in batch)
         {
             _json.Reset(_buffer);
-            _documents.Write(_json, evt);
+            _documents.WriteWithMetadata(_json, evt);
             _json.Flush();
             _buffer.Write(NewLine);
         }

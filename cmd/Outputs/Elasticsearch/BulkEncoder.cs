@@ -12,7 +12,8 @@ namespace Shipper.Outputs.Elasticsearch;
 /// Encodes events into a <c>_bulk</c> NDJSON body: per event a <c>create</c> action line and the document,
 /// each ending in <c>\n</c>, gzip-compressed on the fly when a compression level is set. Every document is
 /// written once into a reused scratch buffer (the index may depend on its fields), then copied into the
-/// pooled body. One encoder serves one request at a time.
+/// pooled body. Documents carry no <c>@metadata</c> (libbeat never sends it to Elasticsearch), and neither do
+/// the dead-letter copies of them. One encoder serves one request at a time.
 /// </summary>
 public sealed class BulkEncoder : IDisposable
 {

@@ -10,12 +10,17 @@ namespace Shipper.Publisher.Disk;
 
 /// <summary>
 /// An event as a record payload: the fields outputs route by (time, kind, module, dataset, action, id) and the
-/// complete document as compact JSON. Not thread-safe: the writer loop owns one for encoding, the reader loop
-/// one for decoding.
+/// complete document as compact JSON, without <c>@metadata</c> (format 2). Format 1 records, written by
+/// releases that stored <c>@metadata</c> in the document, are still read: their <c>@metadata</c> is cut out
+/// as they are decoded, so no output ever sees a stored one. Not thread-safe: the writer loop owns one for
+/// encoding, the reader loop one for decoding.
 /// </summary>
 public sealed class RecordCodec
 {
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2;
+
+    /// <summary>Documents stored whole, <c>@metadata</c> included (releases before format 2).</summary>
+    private const byte FormatVersionWithMetadata = 1;
     private const ushort NoId = ushort.MaxValue;
 
     /// <summary>
@@ -93,7 +98,7 @@ public sealed class RecordCodec
     public bool TryDecode(ReadOnlySpan<byte> payload, long sequence, out Event? evt)
     {
         evt = null;
-        if (payload.Length < 10 || payload[0] != FormatVersion || payload[1] > (byte)EventKind.State)
+        if (payload.Length < 10 || payload[0] is not (FormatVersion or FormatVersionWithMetadata) || payload[1] > (byte)EventKind.State)
         {
             return false;
         }
@@ -131,6 +136,12 @@ public sealed class RecordCodec
             return false;
         }
 
+        var (cutFrom, cutTo) = (rest.Length, rest.Length);
+        if (payload[0] == FormatVersionWithMetadata && !TryFindMetadata(rest, out cutFrom, out cutTo))
+        {
+            return false;
+        }
+
         evt = new Event
         {
             Timestamp = new DateTime(ticks, DateTimeKind.Utc),
@@ -142,33 +153,76 @@ public sealed class RecordCodec
             // The document carries category and type; the event object no longer needs them.
             Categories = Array.Empty<string>(),
             Types = Array.Empty<string>(),
-            Body = new EncodedDocument(Keep(rest), sequence),
+            Body = new EncodedDocument(Keep(rest[..cutFrom], rest[cutTo..]), sequence),
         };
         return true;
     }
 
     /// <summary>
-    /// A copy of <paramref name="json"/> that outlives the reader's buffer. A slab is never written again once
-    /// handed out, so a document stays valid for as long as anything holds it (the GC frees the slab after).
+    /// Where a format 1 document's <c>@metadata</c> property is, with the comma that joins it to its neighbours:
+    /// the bytes from <paramref name="from"/> to <paramref name="to"/> are to be left out. Those documents put it
+    /// second, after <c>@timestamp</c>, so the scan stops after two properties; a document without one keeps all
+    /// its bytes. False when the document does not parse as far as that.
     /// </summary>
-    private ReadOnlyMemory<byte> Keep(ReadOnlySpan<byte> json)
+    private static bool TryFindMetadata(ReadOnlySpan<byte> json, out int from, out int to)
     {
-        if (json.Length > SlabSize / 4)
+        from = to = json.Length;
+        var reader = new Utf8JsonReader(json);
+        try
         {
-            var own = GC.AllocateUninitializedArray<byte>(json.Length);
+            reader.Read(); // the document's '{'
+            var previousEnd = (int)reader.BytesConsumed;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var nameStart = (int)reader.TokenStartIndex;
+                var isMetadata = reader.ValueTextEquals("@metadata"u8);
+                reader.Skip();
+                var valueEnd = (int)reader.BytesConsumed;
+                if (isMetadata)
+                {
+                    // After another property: cut from the comma before it. First: cut through the comma after it.
+                    from = previousEnd == 1 ? nameStart : previousEnd;
+                    to = previousEnd == 1 && valueEnd < json.Length && json[valueEnd] == (byte)',' ? valueEnd + 1 : valueEnd;
+                    return true;
+                }
+
+                previousEnd = valueEnd;
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="json"/> followed by <paramref name="more"/>, that outlives the reader's buffer.
+    /// A slab is never written again once handed out, so a document stays valid for as long as anything holds it
+    /// (the GC frees the slab after).
+    /// </summary>
+    private ReadOnlyMemory<byte> Keep(ReadOnlySpan<byte> json, ReadOnlySpan<byte> more)
+    {
+        var length = json.Length + more.Length;
+        if (length > SlabSize / 4)
+        {
+            var own = GC.AllocateUninitializedArray<byte>(length);
             json.CopyTo(own);
+            more.CopyTo(own.AsSpan(json.Length));
             return own;
         }
 
-        if (_slab.Length - _slabUsed < json.Length)
+        if (_slab.Length - _slabUsed < length)
         {
             _slab = GC.AllocateUninitializedArray<byte>(SlabSize);
             _slabUsed = 0;
         }
 
         json.CopyTo(_slab.AsSpan(_slabUsed));
-        var kept = new ReadOnlyMemory<byte>(_slab, _slabUsed, json.Length);
-        _slabUsed += json.Length;
+        more.CopyTo(_slab.AsSpan(_slabUsed + json.Length));
+        var kept = new ReadOnlyMemory<byte>(_slab, _slabUsed, length);
+        _slabUsed += length;
         return kept;
     }
 

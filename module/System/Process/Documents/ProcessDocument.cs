@@ -21,6 +21,7 @@ public sealed class ProcessDocument : IEventBody
     private static readonly JsonEncodedText NameKey = JsonEncodedText.Encode("name");
     private static readonly JsonEncodedText ArgsKey = JsonEncodedText.Encode("args");
     private static readonly JsonEncodedText ArgsCountKey = JsonEncodedText.Encode("args_count");
+    private static readonly JsonEncodedText CommandLineKey = JsonEncodedText.Encode("command_line");
     private static readonly JsonEncodedText PidKey = JsonEncodedText.Encode("pid");
     private static readonly JsonEncodedText ParentKey = JsonEncodedText.Encode("parent");
     private static readonly JsonEncodedText WorkingDirectoryKey = JsonEncodedText.Encode("working_directory");
@@ -264,6 +265,8 @@ public sealed class ProcessDocument : IEventBody
             {
                 writer.WriteNumber(ArgsCountKey, count);
             }
+
+            WriteCommandLine(writer, Args);
         }
 
         WriteOptional(writer, ExecutableKey, Executable);
@@ -329,6 +332,7 @@ public sealed class ProcessDocument : IEventBody
             if (ParentArgs is not null)
             {
                 WriteStrings(writer, ArgsKey, ParentArgs);
+                WriteCommandLine(writer, ParentArgs);
             }
 
             WriteOptional(writer, EntityIdKey, ParentEntityId);
@@ -350,6 +354,14 @@ public sealed class ProcessDocument : IEventBody
 
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// <c>command_line</c> from the arguments (<see cref="QuotedCommandLine"/>); from what was kept when they were
+    /// cut at <c>process.max_args_bytes</c>. Not counted in <see cref="EstimatedBytes"/>: it is written from the
+    /// arguments as the document is encoded, and no copy of it is held while the document is queued.
+    /// </summary>
+    private static void WriteCommandLine(Utf8JsonWriter writer, string[] args) =>
+        QuotedCommandLine.Write(writer, CommandLineKey, args);
 
     private void WriteUser(Utf8JsonWriter writer)
     {

@@ -42,7 +42,8 @@ public class ConsoleOutputTests
             Assert.Equal("shipper", root.GetProperty("@metadata").GetProperty("beat").GetString());
             Assert.Equal("_doc", root.GetProperty("@metadata").GetProperty("type").GetString());
             Assert.Equal("1.2.3", root.GetProperty("@metadata").GetProperty("version").GetString());
-            Assert.Equal("8.0.0", root.GetProperty("ecs").GetProperty("version").GetString());
+            Assert.Equal(BuildInfo.EcsVersion, root.GetProperty("ecs").GetProperty("version").GetString());
+            Assert.Equal(new[] { "@timestamp", "@metadata", "event" }, root.EnumerateObject().Take(3).Select(p => p.Name));
             var agent = root.GetProperty("agent");
             Assert.Equal("shipper", agent.GetProperty("type").GetString());
             Assert.Equal("edge-1", agent.GetProperty("name").GetString());
@@ -95,5 +96,50 @@ public class ConsoleOutputTests
         using var doc = JsonDocument.Parse(stdout.ToArray());
         Assert.Equal("prod", doc.RootElement.GetProperty("env").GetString());
         Assert.False(doc.RootElement.TryGetProperty("fields", out _));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AStoredDocumentIsShownWithThisRunsMetadataAfterItsTimestamp(bool pretty)
+    {
+        // As the disk queue hands documents back: encoded, without @metadata.
+        var documents = Documents();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            documents.Write(writer, TestEvents.Create(3));
+        }
+
+        var stored = buffer.WrittenSpan.ToArray();
+        Assert.DoesNotContain("@metadata", Encoding.UTF8.GetString(stored));
+        var live = TestEvents.Create(3);
+        var evt = new Shipper.Module.Registry.Event
+        {
+            Timestamp = live.Timestamp,
+            Module = live.Module,
+            Dataset = live.Dataset,
+            Action = live.Action,
+            Categories = Array.Empty<string>(),
+            Types = Array.Empty<string>(),
+            Body = new EncodedDocument(stored, 0),
+        };
+
+        var stdout = new MemoryStream();
+        var output = new ConsoleOutput(new ConsoleOutputSettings(pretty, 100), stdout, documents, new MetricsRegistry(), Logger.Null, TimeProvider.System);
+        await output.PublishAsync(new[] { evt }, CancellationToken.None);
+
+        using var shown = JsonDocument.Parse(stdout.ToArray());
+        var names = shown.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(new[] { "@timestamp", "@metadata", "event" }, names.Take(3));
+        Assert.Single(names, n => n == "@metadata");
+        Assert.Equal("1.2.3", shown.RootElement.GetProperty("@metadata").GetProperty("version").GetString());
+        Assert.Equal("_doc", shown.RootElement.GetProperty("@metadata").GetProperty("type").GetString());
+
+        // Apart from @metadata, the document is what was stored.
+        using var original = JsonDocument.Parse(stored);
+        Assert.Equal(
+            original.RootElement.EnumerateObject().Select(p => p.Name + "=" + p.Value.GetRawText().Replace(" ", "").Replace("\n", "")),
+            shown.RootElement.EnumerateObject().Where(p => p.Name != "@metadata").Select(p => p.Name + "=" + p.Value.GetRawText().Replace(" ", "").Replace("\n", "")));
     }
 }

@@ -70,6 +70,36 @@ public class BulkEncoderTests
     }
 
     [Fact]
+    public void NoDocumentNorDeadLetterCarriesMetadata()
+    {
+        // libbeat sends @metadata to the console only; Elasticsearch would index it as a dynamic object.
+        var deadLetters = new ConditionalWeakTable<Event, DeadLetterMark>();
+        var constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Host);
+        using var encoder = new BulkEncoder(
+            TestDocuments.Writer,
+            new EventFormatter(FormatString.Parse("shipper-%{[@metadata.version]}"), constants, true),
+            null,
+            0,
+            escapeHtml: false,
+            deadLetterIndex: "dead",
+            deadLetters);
+        var events = TestDocuments.Processes(4);
+        deadLetters.Add(events[1], new DeadLetterMark(400, "mapper_parsing_exception"));
+        encoder.Begin();
+        foreach (var evt in events)
+        {
+            Assert.True(encoder.TryAdd(evt, out _));
+        }
+
+        encoder.Finish();
+        var lines = Lines(encoder, gzip: false);
+        Assert.Equal(8, lines.Length);
+        Assert.All(lines, line => Assert.DoesNotContain("@metadata", line));
+        Assert.Equal($"{{\"create\":{{\"_index\":\"shipper-{TestDocuments.Agent.Version}\"}}}}", lines[0]);
+        Assert.Equal("{\"create\":{\"_index\":\"dead\"}}", lines[2]);
+    }
+
+    [Fact]
     public void ReusesTheBufferAcrossRequests()
     {
         using var encoder = Encoder(1);

@@ -51,7 +51,7 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal(
             new[]
             {
-                "pid", "name", "args", "args_count", "executable", "working_directory", "start", "entity_id", "end",
+                "pid", "name", "args", "args_count", "command_line", "executable", "working_directory", "start", "entity_id", "end",
                 "exit_code", "interactive", "tty", "thread", "parent", "group_leader", "session_leader",
             },
             Names(process));
@@ -75,7 +75,9 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal("CAP_CHECKPOINT_RESTORE", capabilities.GetProperty("permitted")[40].GetString());
 
         var parent = process.GetProperty("parent");
-        Assert.Equal(new[] { "pid", "name", "executable", "args", "entity_id" }, Names(parent));
+        Assert.Equal(new[] { "pid", "name", "executable", "args", "command_line", "entity_id" }, Names(parent));
+        Assert.Equal("/bin/true x1", process.GetProperty("command_line").GetString());
+        Assert.Equal("-bash", parent.GetProperty("command_line").GetString());
         Assert.Equal(100, parent.GetProperty("pid").GetInt32());
         Assert.Equal("bash", parent.GetProperty("name").GetString());
         Assert.Equal("/usr/bin/bash", parent.GetProperty("executable").GetString());
@@ -176,6 +178,44 @@ public sealed class ProcessDocumentTests : IDisposable
         Assert.Equal(new[] { "process", "message" }, Names(json.RootElement));
         Assert.Equal(new[] { "pid", "parent" }, Names(json.RootElement.GetProperty("process")));
         Assert.Equal("Process  (PID: 77) STOPPED", document.Message);
+    }
+
+    [Fact]
+    public void CommandLinesAreTheQuotedArgsAndACutCommandLineIsWhatWasKept()
+    {
+        var sample = Sample(42, 1, 100, "sh", new[] { "/bin/sh", "-c", "echo 'hi there'\nexit 3" });
+        var facts = ProcessFacts.FromSample(sample);
+        var report = new ProcessReport
+        {
+            Events = ProcessEvents.Exec,
+            Timestamp = When,
+            Facts = facts,
+            Parent = new ParentSummary(1, "bash", "/usr/bin/bash", new[] { "bash", "--login", "" }, true, 1000),
+        };
+
+        using var json = Write(_mapper.Map(report));
+        var process = json.RootElement.GetProperty("process");
+        Assert.Equal("/bin/sh -c 'echo '\\''hi there'\\''\nexit 3'", process.GetProperty("command_line").GetString());
+        Assert.Equal("bash --login ''", process.GetProperty("parent").GetProperty("command_line").GetString());
+
+        var cut = new ProcessDocument
+        {
+            Action = ProcessAction.For(ProcessEvents.Exec),
+            Timestamp = When,
+            Pid = 43,
+            Args = new[] { "/usr/bin/python3", "-c", "print(1)" },
+            ArgsTruncated = true,
+        };
+        using var cutJson = Write(cut);
+        Assert.Equal("/usr/bin/python3 -c 'print(1)'", cutJson.RootElement.GetProperty("process").GetProperty("command_line").GetString());
+        Assert.False(cutJson.RootElement.GetProperty("process").TryGetProperty("args_count", out _));
+    }
+
+    [Fact]
+    public void AProcessWithoutArgsHasNoCommandLine()
+    {
+        using var json = Write(new ProcessDocument { Action = ProcessAction.For(ProcessEvents.Fork), Timestamp = When, Pid = 2, Args = Array.Empty<string>() });
+        Assert.False(json.RootElement.GetProperty("process").TryGetProperty("command_line", out _));
     }
 
     [Fact]
