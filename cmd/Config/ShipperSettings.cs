@@ -49,6 +49,9 @@ public sealed class ShipperSettings
 
     public required PathSettings Paths { get; init; }
 
+    /// <summary>add_host_metadata's options; null when <c>processors</c> does not list it (documents then carry only host.name).</summary>
+    public Events.HostMetadataSettings? HostMetadata { get; init; }
+
     /// <summary>Settings accepted for compatibility with auditbeat.yml that do nothing here, with why.</summary>
     public required IReadOnlyList<string> Ignored { get; init; }
 
@@ -123,7 +126,8 @@ public sealed class ShipperSettings
         IgnoreCompat(top, "setup.kibana", "Kibana setup is not part of shipper", ignored);
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
         IgnoreCompat(top, "setup.ilm", "ILM policies are not managed by shipper", ignored);
-        ParseProcessors(top, ignored);
+        Events.HostMetadataSettings? hostMetadata = null;
+        ParseProcessors(top, ignored, ref hostMetadata);
 
         var paths = ParsePaths(top.Section("path"), cliPaths);
         return new ShipperSettings
@@ -148,6 +152,7 @@ public sealed class ShipperSettings
             Http = HttpSettings.Parse(top.Section("http")),
             Paths = paths,
             Ignored = ignored,
+            HostMetadata = hostMetadata,
         };
     }
 
@@ -177,7 +182,7 @@ public sealed class ShipperSettings
         return result;
     }
 
-    private static void ParseProcessors(ConfigSection top, List<string> ignored)
+    private static void ParseProcessors(ConfigSection top, List<string> ignored, ref Events.HostMetadataSettings? hostMetadata)
     {
         var node = top.Consume("processors");
         if (node is null or ConfigScalar { IsNull: true })
@@ -197,16 +202,22 @@ public sealed class ShipperSettings
                 throw item.Error("each processor is a map with one key, e.g. '- add_host_metadata: ~'");
             }
 
-            var (name, _) = map.Entries[0];
+            var (name, value) = map.Entries[0];
             switch (name)
             {
                 case "add_host_metadata":
-                    break; // every document carries host.* already
+                    if (hostMetadata is not null)
+                    {
+                        throw item.Error("add_host_metadata is listed twice; keep one");
+                    }
+
+                    hostMetadata = Events.HostMetadataSettings.Parse(value);
+                    break;
                 case "add_cloud_metadata" or "add_docker_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
                     ignored.Add($"processors: {name} is not supported and is ignored");
                     break;
                 default:
-                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata (always on)");
+                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata");
             }
         }
     }

@@ -69,7 +69,7 @@ public sealed class ElasticsearchOutput : IOutput
         _time = time;
         _transport = new ElasticsearchTransport(settings, _metrics, time);
         _triage = new BulkItemTriage(settings, _metrics, log, _deadLetters);
-        _constantFields = EventFormatter.ConstantFields(documents.Agent, documents.Host);
+        _constantFields = EventFormatter.ConstantFields(documents.Agent, documents);
         _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
         _template = template.Enabled ? new IndexTemplateBuilder(template, documents.Agent.Version) : null;
 

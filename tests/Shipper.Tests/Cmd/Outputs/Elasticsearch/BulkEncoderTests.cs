@@ -11,7 +11,7 @@ public class BulkEncoderTests
 {
     private static BulkEncoder Encoder(int compression, string index = "shipper-%{[agent.version]}", string? pipeline = null)
     {
-        var constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Host);
+        var constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Writer);
         return new BulkEncoder(
             TestDocuments.Writer,
             new EventFormatter(FormatString.Parse(index), constants, true),
