@@ -96,10 +96,13 @@ public sealed partial class HostMetadataSettings
 
     private static TimeSpan ParseTtl(ConfigSection section)
     {
-        if (section.Find("cache.ttl") is ConfigScalar { IsNull: false } scalar && ValueParsers.TryParseDuration(scalar.Value, out var ttl) && ttl <= TimeSpan.Zero)
+        // libbeat takes any Go duration and treats ≤ 0 as "no caching"; the shared parser refuses a sign, so a
+        // negative TTL is recognised here and means the same as 0.
+        if (section.Find("cache.ttl") is ConfigScalar { IsNull: false } scalar && scalar.Value.Trim() is ['-', .. var rest]
+            && ValueParsers.TryParseDuration(rest, out _))
         {
             section.Consume("cache.ttl");
-            return TimeSpan.Zero; // ≤ 0 is libbeat's "no caching"; Duration below refuses negatives
+            return TimeSpan.Zero;
         }
 
         return section.Duration("cache.ttl", TimeSpan.FromMinutes(5), min: TimeSpan.Zero, max: TimeSpan.FromDays(365));
