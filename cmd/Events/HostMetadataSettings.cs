@@ -76,10 +76,16 @@ public sealed partial class HostMetadataSettings
             geo.Add(new(key, value));
         }
 
+        // "" is libbeat's "not set"; a name of only spaces would be a host.name nobody can search for.
         var name = section.OptionalString("name");
-        if (name is not null && name.Trim().Length == 0)
+        if (name is { Length: > 0 } && name.Trim().Length == 0)
         {
-            throw section.Error("name", "host.name cannot be blank; remove 'name' to keep the host name");
+            throw section.Error("name", "host.name cannot be blank; remove 'name' (or set it to \"\") to keep the host name");
+        }
+
+        if (name is { Length: 0 })
+        {
+            name = null;
         }
 
         var settings = new HostMetadataSettings

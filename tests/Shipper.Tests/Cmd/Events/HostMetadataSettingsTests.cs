@@ -104,6 +104,12 @@ public class HostMetadataSettingsTests
     }
 
     [Fact]
+    public void AnEmptyNameIsUnsetAsInLibbeat()
+    {
+        Assert.Null(Load("processors:\n  - add_host_metadata:\n      name: \"\"\n").HostMetadata!.Name);
+    }
+
+    [Fact]
     public void ALocationInRangeWithSpacesIsAccepted()
     {
         var settings = Load("processors:\n  - add_host_metadata:\n      geo.location: ' -33.8688 ,151.2093 '\n").HostMetadata!;
