@@ -61,6 +61,9 @@ public sealed class ShipperSettings
     /// </summary>
     public string? MonitoringClusterUuid { get; init; }
 
+    /// <summary>add_host_metadata's options; null when <c>processors</c> does not list it (documents then carry only host.name).</summary>
+    public Events.HostMetadataSettings? HostMetadata { get; init; }
+
     /// <summary>Settings accepted for compatibility with auditbeat.yml that do nothing here, with why.</summary>
     public required IReadOnlyList<string> Ignored { get; init; }
 
@@ -129,7 +132,8 @@ public sealed class ShipperSettings
         var clusterUuid = ParseMonitoring(top, ignored);
         IgnoreCompat(top, "setup.kibana", "Kibana setup is not part of shipper", ignored);
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
-        ParseProcessors(top, ignored);
+        Events.HostMetadataSettings? hostMetadata = null;
+        ParseProcessors(top, ignored, ref hostMetadata);
 
         var paths = ParsePaths(top.Section("path"), cliPaths);
         var ilm = IndexManagement.IlmSettings.Parse(top.Section("setup.ilm"), top.Section("setup.dsl"), paths.Config);
@@ -163,6 +167,7 @@ public sealed class ShipperSettings
             Paths = paths,
             MonitoringClusterUuid = clusterUuid,
             Ignored = ignored,
+            HostMetadata = hostMetadata,
         };
     }
 
@@ -192,7 +197,7 @@ public sealed class ShipperSettings
         return result;
     }
 
-    private static void ParseProcessors(ConfigSection top, List<string> ignored)
+    private static void ParseProcessors(ConfigSection top, List<string> ignored, ref Events.HostMetadataSettings? hostMetadata)
     {
         var node = top.Consume("processors");
         if (node is null or ConfigScalar { IsNull: true })
@@ -212,16 +217,22 @@ public sealed class ShipperSettings
                 throw item.Error("each processor is a map with one key, e.g. '- add_host_metadata: ~'");
             }
 
-            var (name, _) = map.Entries[0];
+            var (name, value) = map.Entries[0];
             switch (name)
             {
                 case "add_host_metadata":
-                    break; // every document carries host.* already
+                    if (hostMetadata is not null)
+                    {
+                        throw item.Error("add_host_metadata is listed twice; keep one");
+                    }
+
+                    hostMetadata = Events.HostMetadataSettings.Parse(value);
+                    break;
                 case "add_cloud_metadata" or "add_docker_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
                     ignored.Add($"processors: {name} is not supported and is ignored");
                     break;
                 default:
-                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata (always on)");
+                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata");
             }
         }
     }

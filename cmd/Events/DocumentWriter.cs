@@ -8,10 +8,11 @@ namespace Shipper.Events;
 /// <summary>
 /// Writes complete ECS documents: the envelope every document shares (agent, host, ecs, tags, fields) is
 /// encoded once at start and copied as raw bytes; per event only @timestamp, the event object and the
-/// dataset's fields are encoded. <c>@metadata</c> (beat, type, version) is not part of the document, as in
-/// libbeat: <see cref="Write"/> gives what Elasticsearch indexes and the disk queue stores, and
+/// dataset's fields are encoded. The host part is re-encoded when the host data is re-read
+/// (<see cref="SetHost"/>) and swapped atomically. <c>@metadata</c> (beat, type, version) is not part of the
+/// document, as in libbeat: <see cref="Write"/> gives what Elasticsearch indexes and the disk queue stores, and
 /// <see cref="WriteWithMetadata"/> what the console shows, with <c>@metadata</c> right after <c>@timestamp</c>.
-/// Thread-safe: it holds only what the constructor encoded.
+/// Writing is thread-safe.
 /// </summary>
 public sealed class DocumentWriter
 {
@@ -29,20 +30,40 @@ public sealed class DocumentWriter
     private static readonly JsonEncodedText KindEvent = JsonEncodedText.Encode("event");
     private static readonly JsonEncodedText KindState = JsonEncodedText.Encode("state");
 
-    /// <summary>Keys the envelope owns; custom fields under root must not collide with them.</summary>
-    public static readonly string[] ReservedKeys = { "@timestamp", "@metadata", "event", "agent", "ecs", "host", "service", "tags", "fields" };
+    /// <summary>
+    /// Keys the envelope owns; custom fields under root must not collide with them. <c>host</c> is not one:
+    /// custom host.* keys merge with the host fields (see <see cref="HostEnvelope"/>), as in libbeat.
+    /// </summary>
+    public static readonly string[] ReservedKeys = { "@timestamp", "@metadata", "event", "agent", "ecs", "service", "tags", "fields" };
 
     private static readonly JsonEncodedText TagsKey = JsonEncodedText.Encode("tags");
+    private static readonly JsonEncodedText HostKey = JsonEncodedText.Encode("host");
 
     private readonly byte[] _metadata;
-    private readonly (JsonEncodedText Name, byte[] Value)[] _tail;
     private readonly IReadOnlyList<string> _tags;
+    private readonly HostEnvelope _hostEnvelope;
+    private readonly int _hostIndex;
+    private readonly object _hostLock = new();
 
+    // Swapped whole when the host fields change (add_host_metadata's cache.ttl); each document reads it once,
+    // so a document never mixes two versions. Publisher workers write documents concurrently.
+    private (JsonEncodedText Name, byte[] Value)[] _tail;
+    private HostInfo _host;
+
+    /// <summary>A writer with add_host_metadata at its defaults (every host field).</summary>
     public DocumentWriter(AgentInfo agent, HostInfo host, IReadOnlyList<string> tags, ConfigMap? fields, bool fieldsUnderRoot)
+        : this(agent, host, tags, fields, fieldsUnderRoot, HostMetadataSettings.Default)
+    {
+    }
+
+    /// <param name="hostMetadata">add_host_metadata's settings; null when the processor is not configured
+    /// (documents then carry only host.name, the top-level <c>name</c> or the host name, as in libbeat).</param>
+    public DocumentWriter(AgentInfo agent, HostInfo host, IReadOnlyList<string> tags, ConfigMap? fields, bool fieldsUnderRoot, HostMetadataSettings? hostMetadata)
     {
         Agent = agent;
-        Host = host;
+        _host = host;
         _tags = tags;
+        _hostEnvelope = new HostEnvelope(agent.Name, hostMetadata, fieldsUnderRoot ? fields?.Get("host") : null);
         _metadata = Encode(w =>
         {
             w.WriteStartObject();
@@ -66,24 +87,7 @@ public sealed class DocumentWriter
             w.WriteStartObject("ecs");
             w.WriteString("version", BuildInfo.EcsVersion);
             w.WriteEndObject();
-            w.WriteStartObject("host");
-            w.WriteString("name", host.Name);
-            w.WriteString("hostname", host.Hostname);
-            if (host.Id.Length > 0)
-            {
-                w.WriteString("id", host.Id);
-            }
-
-            w.WriteString("architecture", host.Architecture);
-            w.WriteStartObject("os");
-            w.WriteString("type", host.OsType);
-            w.WriteString("family", host.OsFamily);
-            w.WriteString("name", host.OsName);
-            w.WriteString("version", host.OsVersion);
-            w.WriteString("platform", host.OsPlatform);
-            w.WriteString("kernel", host.OsKernel);
-            w.WriteEndObject();
-            w.WriteEndObject();
+            w.WriteNull(HostKey); // a placeholder: the host object is encoded apart and swapped on re-reads
             if (tags.Count > 0)
             {
                 w.WriteStartArray("tags");
@@ -99,7 +103,7 @@ public sealed class DocumentWriter
             {
                 if (fieldsUnderRoot)
                 {
-                    WriteMapEntries(w, fields);
+                    WriteMapEntries(w, fields, skip: "host");
                 }
                 else
                 {
@@ -112,11 +116,63 @@ public sealed class DocumentWriter
         });
 
         _tail = SplitProperties(tail);
+        _hostIndex = Array.FindIndex(_tail, p => p.Name.Equals(HostKey));
+        _tail[_hostIndex].Value = _hostEnvelope.Encode(host);
     }
 
     public AgentInfo Agent { get; }
 
-    public HostInfo Host { get; }
+    /// <summary>The host data the documents are written with now.</summary>
+    public HostInfo Host => Volatile.Read(ref _host);
+
+    /// <summary>add_host_metadata's settings; null when the processor is not configured.</summary>
+    public HostMetadataSettings? HostMetadata => _hostEnvelope.Metadata;
+
+    /// <summary>The encoded host object documents are written with now.</summary>
+    public ReadOnlyMemory<byte> HostJson => Volatile.Read(ref _tail)[_hostIndex].Value;
+
+    /// <summary>
+    /// Documents written from now on carry <paramref name="host"/>: the host object is encoded once and the
+    /// envelope swapped whole, so a document being written keeps the one it started with. Safe to call from
+    /// any thread; returns whether the host object changed.
+    /// </summary>
+    public bool SetHost(HostInfo host)
+    {
+        var encoded = _hostEnvelope.Encode(host);
+        lock (_hostLock)
+        {
+            Volatile.Write(ref _host, host);
+            var current = Volatile.Read(ref _tail);
+            if (current[_hostIndex].Value.AsSpan().SequenceEqual(encoded))
+            {
+                return false;
+            }
+
+            var next = ((JsonEncodedText, byte[])[])current.Clone();
+            next[_hostIndex].Item2 = encoded;
+            Volatile.Write(ref _tail, next);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The value of a host.* field when no document can carry another one (no add_host_metadata: nothing
+    /// re-reads the host), for index names bound at start; null means "look it up in each document".
+    /// </summary>
+    public string? ConstantHostField(string path)
+    {
+        if (_hostEnvelope.Metadata is not null || !path.StartsWith("host.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var json = HostJson.Span;
+        var wrapped = new byte[json.Length + 9];
+        "{\"host\":"u8.CopyTo(wrapped);
+        json.CopyTo(wrapped.AsSpan(8));
+        wrapped[^1] = (byte)'}';
+        return Outputs.Elasticsearch.JsonFieldLookup.TryGetString(wrapped, path, out var value) ? value : null;
+    }
 
     /// <summary>
     /// Writes one document as a single JSON object, as Elasticsearch indexes it (no <c>@metadata</c>);
@@ -193,7 +249,7 @@ public sealed class DocumentWriter
         evt.Body.WriteFields(writer);
 
         var ownTags = evt.Body.Tags is { Count: > 0 } t ? t : null;
-        foreach (var (name, value) in _tail)
+        foreach (var (name, value) in Volatile.Read(ref _tail))
         {
             if (ownTags is not null && name.Equals(TagsKey))
             {
@@ -366,10 +422,15 @@ public sealed class DocumentWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteMapEntries(Utf8JsonWriter writer, ConfigMap map)
+    private static void WriteMapEntries(Utf8JsonWriter writer, ConfigMap map, string? skip = null)
     {
         foreach (var (key, value) in map.Entries)
         {
+            if (key == skip)
+            {
+                continue;
+            }
+
             writer.WritePropertyName(key);
             WriteNode(writer, value);
         }

@@ -63,6 +63,9 @@ public sealed class ShipperWorker : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
+    /// <summary>Re-reads the host fields every add_host_metadata cache.ttl while running; null without the processor.</summary>
+    private HostMetadataRefresh? HostRefresh { get; init; }
+
     /// <summary>Settings accepted but not (fully) honoured, for <c>test config</c> and the start-up log.</summary>
     public IReadOnlyList<string> Warnings { get; private init; } = Array.Empty<string>();
 
@@ -112,10 +115,11 @@ public sealed class ShipperWorker : IAsyncDisposable
 
         var log = new Logger(sink, "shipper");
         var metrics = new MetricsRegistry();
-        var host = HostInfo.Read(settings.Name);
+        var host = HostMetadataRefresh.Read(settings.HostMetadata, log);
         var agent = new AgentInfo
         {
-            Name = host.Name,
+            // libbeat's beat name: the top-level name, else the host name; also the built-in host.name.
+            Name = string.IsNullOrEmpty(settings.Name) ? host.KernelHostname : settings.Name,
             Version = BuildInfo.Version,
             Id = options.ForRun ? AgentMetaFile.LoadOrCreateId(settings.Paths.Data, log, options.Time) : Guid.Empty.ToString(),
             EphemeralId = Guid.NewGuid().ToString(),
@@ -157,7 +161,8 @@ public sealed class ShipperWorker : IAsyncDisposable
             throw new ConfigException("shipper.modules", settings.Root.Location, $"no dataset is enabled; add a module entry such as '- module: system' with 'datasets: [process]' (known: {string.Join(", ", registry.Names)})");
         }
 
-        var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot);
+        var documents = new DocumentWriter(agent, host, settings.Tags, settings.Fields, settings.FieldsUnderRoot, settings.HostMetadata);
+        var hostRefresh = settings.HostMetadata is { } hostMetadata ? new HostMetadataRefresh(documents, hostMetadata, options.Time, log.Named("add_host_metadata")) : null;
         var (output, batchSize, workers, queue) = CreateOutput(settings, options, documents, metrics, log, warnings);
         settings.Tracker.EnsureAllConsumed(settings.Root);
         Pipeline pipeline;
@@ -180,7 +185,7 @@ public sealed class ShipperWorker : IAsyncDisposable
             pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
         }
 
-        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings };
+        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings, HostRefresh = hostRefresh };
     }
 
     private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log, List<string> warnings)
@@ -256,6 +261,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         Pipeline.Start();
+        HostRefresh?.Start();
         StatsServer? stats = null;
         if (Settings.Http.Enabled)
         {
@@ -307,6 +313,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         }
 
         await Pipeline.DrainAsync(Settings.ShutdownTimeout - Time.GetElapsedTime(stopStarted)).ConfigureAwait(false);
+        HostRefresh?.Dispose();
         reporting.Cancel();
         await reporterTask.ConfigureAwait(false);
         await lossReporterTask.ConfigureAwait(false);
@@ -416,6 +423,7 @@ public sealed class ShipperWorker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Normally done by the drain; here for a run that ended before it (the disk queue saves its position).
+        HostRefresh?.Dispose();
         await Pipeline.Queue.DisposeAsync().ConfigureAwait(false);
         await Output.DisposeAsync().ConfigureAwait(false);
         _logWriter?.Dispose();

@@ -56,24 +56,18 @@ public sealed class EventFormatter
     /// <summary>The value when the format depends on nothing per event.</summary>
     public string? Constant { get; }
 
-    /// <summary>The fields every document of this shipper carries with the same value.</summary>
-    public static Func<string, string?> ConstantFields(AgentInfo agent, HostInfo host) => path => path switch
+    /// <summary>
+    /// The fields every document of this shipper carries with the same value; host.* only while nothing
+    /// re-reads the host (<see cref="DocumentWriter.ConstantHostField"/>), else they are read per document.
+    /// </summary>
+    public static Func<string, string?> ConstantFields(AgentInfo agent, DocumentWriter documents) => path => path switch
     {
         "agent.name" => agent.Name,
         "agent.version" => agent.Version,
         "agent.id" => agent.Id,
         "agent.ephemeral_id" => agent.EphemeralId,
         "agent.type" => AgentInfo.Type,
-        "host.name" => host.Name,
-        "host.hostname" => host.Hostname,
-        "host.id" => host.Id.Length > 0 ? host.Id : null,
-        "host.architecture" => host.Architecture,
-        "host.os.type" => host.OsType,
-        "host.os.family" => host.OsFamily,
-        "host.os.name" => host.OsName,
-        "host.os.version" => host.OsVersion,
-        "host.os.platform" => host.OsPlatform,
-        "host.os.kernel" => host.OsKernel,
+        _ when path.StartsWith("host.", StringComparison.Ordinal) => documents.ConstantHostField(path),
         "ecs.version" => BuildInfo.EcsVersion,
         "@metadata.beat" => AgentInfo.Type,
         "@metadata.type" => "_doc",

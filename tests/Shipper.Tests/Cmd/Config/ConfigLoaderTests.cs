@@ -248,8 +248,8 @@ public class ConfigLoaderTests
     [Fact]
     public void CustomFieldsUnderRootMayNotOverwriteEnvelopeFields()
     {
-        var error = ExpectError(Minimal + "\nfields_under_root: true\nfields:\n  host: x\n");
-        Assert.Contains("custom field 'host'", error.Message);
+        var error = ExpectError(Minimal + "\nfields_under_root: true\nfields:\n  agent: x\n");
+        Assert.Contains("custom field 'agent'", error.Message);
     }
 
     [Fact]
