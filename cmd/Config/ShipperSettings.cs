@@ -49,6 +49,9 @@ public sealed class ShipperSettings
 
     public required PathSettings Paths { get; init; }
 
+    /// <summary>The <c>add_docker_metadata</c> processor; null when it is not configured.</summary>
+    public Containers.Docker.DockerMetadataSettings? DockerMetadata { get; init; }
+
     /// <summary>Settings accepted for compatibility with auditbeat.yml that do nothing here, with why.</summary>
     public required IReadOnlyList<string> Ignored { get; init; }
 
@@ -124,6 +127,7 @@ public sealed class ShipperSettings
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
         IgnoreCompat(top, "setup.ilm", "ILM policies are not managed by shipper", ignored);
         ParseProcessors(top, ignored);
+        var dockerMetadata = Containers.Docker.DockerMetadataSettings.FromProcessors(top.Find("processors"), tracker, ignored);
 
         var paths = ParsePaths(top.Section("path"), cliPaths);
         return new ShipperSettings
@@ -148,6 +152,7 @@ public sealed class ShipperSettings
             Http = HttpSettings.Parse(top.Section("http")),
             Paths = paths,
             Ignored = ignored,
+            DockerMetadata = dockerMetadata,
         };
     }
 
@@ -202,11 +207,13 @@ public sealed class ShipperSettings
             {
                 case "add_host_metadata":
                     break; // every document carries host.* already
-                case "add_cloud_metadata" or "add_docker_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
+                case "add_docker_metadata":
+                    break; // its options: DockerMetadataSettings.FromProcessors
+                case "add_cloud_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
                     ignored.Add($"processors: {name} is not supported and is ignored");
                     break;
                 default:
-                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata (always on)");
+                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata (always on), add_docker_metadata");
             }
         }
     }
