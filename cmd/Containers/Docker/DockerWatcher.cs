@@ -61,6 +61,21 @@ public sealed class DockerWatcher : IContainerMetadataSource, IAsyncDisposable
     /// <summary>Containers known (running, or died within <c>cleanup_timeout</c> and not yet dropped).</summary>
     public int Count => _containers.Count;
 
+    /// <summary>Known containers that died and wait out <c>cleanup_timeout</c>.</summary>
+    public int DeadCount
+    {
+        get
+        {
+            var dead = 0;
+            foreach (var (_, entry) in _containers)
+            {
+                dead += entry.DiedAt is null ? 0 : 1;
+            }
+
+            return dead;
+        }
+    }
+
     public ContainerMetadata? Find(string containerId)
     {
         if (_containers.TryGetValue(containerId, out var entry))
