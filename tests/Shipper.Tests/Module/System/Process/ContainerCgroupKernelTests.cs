@@ -66,6 +66,43 @@ public sealed class ContainerCgroupKernelTests
         }
     }
 
+    [KernelFact]
+    public async Task WithAddDockerMetadataTheDocumentGetsTheContainersNameImageAndLabels()
+    {
+        var id = NewId();
+        using var dir = new TempDirectory();
+        await using var docker = new LoopbackDocker(dir.Combine("docker.sock"));
+        docker.AddRunning(id, "web-1", "nginx:1.27", new Dictionary<string, string> { ["com.example.tier"] = "front" });
+        docker.Start();
+        var settings = new Shipper.Containers.Docker.DockerMetadataSettings { Endpoint = Shipper.Containers.Docker.DockerEndpoint.Parse(docker.Host) };
+        await using var watcher = new Shipper.Containers.Docker.DockerWatcher(settings, Shipper.Module.Logging.Logger.Null, TimeProvider.System);
+        using var stopWatcher = new CancellationTokenSource();
+        var watching = watcher.RunAsync(stopWatcher.Token);
+        var created = new List<string>();
+        try
+        {
+            await Eventually.True(() => watcher.Connected, TimeSpan.FromSeconds(10));
+            await using var run = await DatasetRun.StartAsync("netlink", containerMetadata: watcher);
+            var procs = Path.Combine(MakeCgroup("pids", $"docker/{id}", created), "cgroup.procs");
+            using var child = Spawn("/bin/sh", "/", "-c", $"echo $$ > {procs} && exec /bin/sleep 0.3");
+            var document = await run.WaitFor(d => Pid(d) == child.Id && Executable(d) == "/usr/bin/sleep");
+            Assert.True(child.WaitForExit(10_000), "the child did not exit");
+
+            var container = document.GetProperty("container");
+            Assert.Equal(id, container.GetProperty("id").GetString());
+            Assert.Equal("docker", container.GetProperty("runtime").GetString());
+            Assert.Equal("web-1", container.GetProperty("name").GetString());
+            Assert.Equal("nginx:1.27", container.GetProperty("image").GetProperty("name").GetString());
+            Assert.Equal("front", container.GetProperty("labels").GetProperty("com_example_tier").GetString());
+        }
+        finally
+        {
+            stopWatcher.Cancel();
+            await watching;
+            RemoveCgroups(created);
+        }
+    }
+
     private static (string? Id, string? Runtime) ContainerOf(JsonElement document)
     {
         if (!document.TryGetProperty("container", out var container))
