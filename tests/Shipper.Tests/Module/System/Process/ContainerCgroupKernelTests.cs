@@ -116,10 +116,10 @@ public sealed class ContainerCgroupKernelTests
     private static string? Executable(JsonElement d) =>
         d.GetProperty("process").TryGetProperty("executable", out var exe) ? exe.GetString() : null;
 
-    private static string NewId() => Convert.ToHexStringLower(global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    internal static string NewId() => Convert.ToHexStringLower(global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>Creates the cgroup and every missing parent, recording each directory made (parents first).</summary>
-    private static string MakeCgroup(string hierarchy, string path, List<string> created)
+    internal static string MakeCgroup(string hierarchy, string path, List<string> created)
     {
         var root = Path.Combine(CgroupRoot, hierarchy);
         Assert.True(File.Exists(Path.Combine(root, "cgroup.procs")), $"no cgroup hierarchy mounted at {root}");
@@ -142,7 +142,7 @@ public sealed class ContainerCgroupKernelTests
     /// reaped, but the kernel may take a moment to drop a dying task from a v2 cgroup's population, so each rmdir
     /// is retried briefly on EBUSY.
     /// </summary>
-    private static void RemoveCgroups(List<string> created)
+    internal static void RemoveCgroups(List<string> created)
     {
         var left = new List<string>();
         foreach (var directory in created.OrderByDescending(d => d.Length))
