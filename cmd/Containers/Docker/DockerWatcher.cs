@@ -282,13 +282,16 @@ public sealed class DockerWatcher : IContainerMetadataSource, IAsyncDisposable
     private static bool IsUnreachable(Exception e) =>
         e is HttpRequestException or SocketException or IOException or TimeoutException or OperationCanceledException;
 
-    private static string Describe(Exception e)
+    private string Describe(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
         {
             if (inner is SocketException socket)
             {
-                return socket.Message;
+                // .NET reports a unix socket path that does not exist (ENOENT) as "Cannot assign requested address".
+                return socket.SocketErrorCode == SocketError.AddressNotAvailable && _settings.Endpoint.SocketPath is { } path
+                    ? $"no socket at {path} (is the Docker daemon running?)"
+                    : socket.Message;
             }
         }
 

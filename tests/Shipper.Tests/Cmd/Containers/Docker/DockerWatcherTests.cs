@@ -154,7 +154,7 @@ public sealed class DockerWatcherTests : IAsyncDisposable
         await AdvanceUntil(() => Attempts() >= 2, TimeSpan.FromSeconds(1));
         await AdvanceUntil(() => Attempts() >= 3, TimeSpan.FromSeconds(2));
         Assert.Single(Warnings());
-        Assert.Contains($"cannot reach the Docker API at {_docker.Host}", Warnings()[0], StringComparison.Ordinal);
+        Assert.Contains($"cannot reach the Docker API at {_docker.Host}: no socket at {_docker.SocketPath}", Warnings()[0], StringComparison.Ordinal);
 
         _docker.Start();
         await AdvanceUntil(() => watcher.Connected, TimeSpan.FromSeconds(4));
