@@ -74,8 +74,9 @@ public sealed unsafe class ProcReader : IDisposable
 
     /// <summary>
     /// Reads, in this order: <c>stat</c> (it says where the argument strings are), the command line, <c>exe</c>,
-    /// <c>cwd</c>, <c>cgroup</c> (the container; see <see cref="ReadCgroup"/>) (the command line, executable and working directory vanish when the process exits; stat and
-    /// the ids stay until it is reaped), then ids, capabilities and mount namespace.
+    /// <c>cwd</c> (the command line, executable and working directory vanish when the process exits; stat and
+    /// the ids stay until it is reaped), <c>cgroup</c> (the container, <see cref="ReadCgroup"/>), then ids,
+    /// capabilities and mount namespace.
     /// On the real /proc the command line is copied straight from the process's memory and the ids,
     /// capabilities and namespace come from a pidfd and capget: the same values as <c>cmdline</c>,
     /// <c>status</c> and <c>ns/mnt</c>, at about half the kernel time (no file to create and format per
