@@ -120,6 +120,18 @@ public sealed class LoopbackDocker : IAsyncDisposable
         Publish(container, "die", exitCode);
     }
 
+    /// <summary>Sends one line on every open event stream as it is: a daemon (or something in its place) gone wrong.</summary>
+    public void PublishRaw(string line)
+    {
+        lock (_gate)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.Writer.TryWrite(line);
+            }
+        }
+    }
+
     private void Publish(FakeContainer container, string action, int? exitCode)
     {
         var now = DateTimeOffset.UtcNow;
@@ -410,7 +422,7 @@ public sealed class LoopbackDocker : IAsyncDisposable
             await stream.FlushAsync(stop);
             await foreach (var line in channel.Reader.ReadAllAsync(stop))
             {
-                if (onlyContainers && !line.Contains("\"Type\":\"container\"", StringComparison.Ordinal))
+                if (onlyContainers && line.Contains("\"Type\":", StringComparison.Ordinal) && !line.Contains("\"Type\":\"container\"", StringComparison.Ordinal))
                 {
                     continue;
                 }

@@ -205,6 +205,25 @@ public sealed class DockerWatcherTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AGarbledEventStreamIsAnErrorAndIsFollowedAgain()
+    {
+        _docker.AddRunning(Web, "web-1", "nginx:1.27");
+        _docker.Start();
+        var watcher = StartWatcher();
+        await Eventually.True(() => watcher.Connected && _docker.Subscribers == 1, Patience);
+
+        _docker.PublishRaw("{\"status\":\"start\",\"id\":");
+        await Eventually.True(() => Errors().Length == 1, Patience);
+        Assert.Contains("an event is not valid JSON", Errors()[0], StringComparison.Ordinal);
+        Assert.Equal("web-1", watcher.Find(Web)?.Name); // what was known stays known
+
+        // The daemon notices the dropped stream only at its next write: count the watcher's requests instead.
+        await AdvanceUntil(() => watcher.Connected && _docker.Requests.Count(r => r.Contains("/events?", StringComparison.Ordinal)) == 2, TimeSpan.FromSeconds(1));
+        _docker.StartContainer(Db, "db", "postgres:16");
+        await Eventually.True(() => watcher.Find(Db) is not null, Patience);
+    }
+
+    [Fact]
     public async Task AListLargerThanTheCapIsRefused()
     {
         _docker.ListBodyOverride = "[" + string.Join(",", Enumerable.Repeat("""{"Id":"x","Names":["/a"],"Image":"i","Labels":{}}""", (DockerApiClient.ListReplyLimit / 40) + 1)) + "]";
