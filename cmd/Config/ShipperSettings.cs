@@ -64,6 +64,9 @@ public sealed class ShipperSettings
     /// <summary>add_host_metadata's options; null when <c>processors</c> does not list it (documents then carry only host.name).</summary>
     public Events.HostMetadataSettings? HostMetadata { get; init; }
 
+    /// <summary>The <c>add_docker_metadata</c> processor; null when it is not configured.</summary>
+    public Containers.Docker.DockerMetadataSettings? DockerMetadata { get; init; }
+
     /// <summary>Settings accepted for compatibility with auditbeat.yml that do nothing here, with why.</summary>
     public required IReadOnlyList<string> Ignored { get; init; }
 
@@ -134,6 +137,7 @@ public sealed class ShipperSettings
         IgnoreCompat(top, "setup.dashboards", "Kibana dashboards are not part of shipper", ignored);
         Events.HostMetadataSettings? hostMetadata = null;
         ParseProcessors(top, ignored, ref hostMetadata);
+        var dockerMetadata = Containers.Docker.DockerMetadataSettings.FromProcessors(top.Find("processors"), tracker, ignored);
 
         var paths = ParsePaths(top.Section("path"), cliPaths);
         var ilm = IndexManagement.IlmSettings.Parse(top.Section("setup.ilm"), top.Section("setup.dsl"), paths.Config);
@@ -168,6 +172,7 @@ public sealed class ShipperSettings
             MonitoringClusterUuid = clusterUuid,
             Ignored = ignored,
             HostMetadata = hostMetadata,
+            DockerMetadata = dockerMetadata,
         };
     }
 
@@ -228,11 +233,13 @@ public sealed class ShipperSettings
 
                     hostMetadata = Events.HostMetadataSettings.Parse(value);
                     break;
-                case "add_cloud_metadata" or "add_docker_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
+                case "add_docker_metadata":
+                    break; // its options: DockerMetadataSettings.FromProcessors
+                case "add_cloud_metadata" or "add_kubernetes_metadata" or "add_locale" or "add_process_metadata":
                     ignored.Add($"processors: {name} is not supported and is ignored");
                     break;
                 default:
-                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata");
+                    throw item.Error($"processor '{name}' is not supported; supported: add_host_metadata, add_docker_metadata");
             }
         }
     }

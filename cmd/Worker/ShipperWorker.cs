@@ -1,4 +1,5 @@
 using Shipper.Config;
+using Shipper.Containers.Docker;
 using Shipper.Events;
 using Shipper.Logging;
 using Shipper.Module.Config;
@@ -66,6 +67,9 @@ public sealed class ShipperWorker : IAsyncDisposable
     /// <summary>Re-reads the host fields every add_host_metadata cache.ttl while running; null without the processor.</summary>
     private HostMetadataRefresh? HostRefresh { get; init; }
 
+    /// <summary>The add_docker_metadata watcher the datasets look containers up in; null when not configured.</summary>
+    public DockerWatcher? DockerWatcher { get; private init; }
+
     /// <summary>Settings accepted but not (fully) honoured, for <c>test config</c> and the start-up log.</summary>
     public IReadOnlyList<string> Warnings { get; private init; } = Array.Empty<string>();
 
@@ -126,6 +130,7 @@ public sealed class ShipperWorker : IAsyncDisposable
         };
 
         var datasets = new List<IDataset>();
+        var dockerWatcher = settings.DockerMetadata is { } docker ? new DockerWatcher(docker, log.Named("add_docker_metadata"), options.Time) : null;
         var warnings = new List<string>(settings.Ignored);
         warnings.AddRange(directoryWarnings);
         foreach (var entry in settings.Modules)
@@ -150,6 +155,7 @@ public sealed class ShipperWorker : IAsyncDisposable
                     ShipperPids = ShipperPids(),
                     ShutdownTimeout = settings.ShutdownTimeout,
                     Progress = options.Progress,
+                    ContainerMetadata = dockerWatcher,
                 };
                 datasets.Add(registry.Create(entry.Module, name, context, entry.Section.Find("datasets") ?? entry.Section.Map));
                 warnings.AddRange(context.Warnings);
@@ -185,7 +191,7 @@ public sealed class ShipperWorker : IAsyncDisposable
             pipeline = new Pipeline(queue, output, Math.Min(batchSize, queue.Events), workers, metrics, log.Named("publisher"), options.Time);
         }
 
-        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings, HostRefresh = hostRefresh };
+        return new ShipperWorker(settings, log, logWriter, metrics, agent, host, datasets, output, pipeline, options.Time) { Warnings = warnings, HostRefresh = hostRefresh, DockerWatcher = dockerWatcher };
     }
 
     private static (IOutput Output, int BatchSize, int Workers, QueueSettings Queue) CreateOutput(ShipperSettings settings, WorkerOptions options, DocumentWriter documents, MetricsRegistry metrics, Logger log, List<string> warnings)
@@ -283,6 +289,9 @@ public sealed class ShipperWorker : IAsyncDisposable
         var lossReporter = new LossReporter(Metrics, Log.Named("monitoring"), Time);
         var lossReporterTask = lossReporter.RunAsync(reporting.Token);
 
+        // The watcher runs beside the datasets and stops after them: documents look containers up until the last one.
+        using var watcherStop = new CancellationTokenSource();
+        var watcherTask = DockerWatcher?.RunAsync(watcherStop.Token) ?? Task.CompletedTask;
         using var datasetStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var running = new List<Task>(_datasets.Count);
         foreach (var dataset in _datasets)
@@ -312,6 +321,8 @@ public sealed class ShipperWorker : IAsyncDisposable
             Log.Warn($"a dataset did not stop within shipper.shutdown_timeout + {DatasetStopGrace.TotalSeconds:0}s; draining the queue anyway");
         }
 
+        watcherStop.Cancel();
+        await watcherTask.ConfigureAwait(false);
         await Pipeline.DrainAsync(Settings.ShutdownTimeout - Time.GetElapsedTime(stopStarted)).ConfigureAwait(false);
         HostRefresh?.Dispose();
         reporting.Cancel();
@@ -426,6 +437,11 @@ public sealed class ShipperWorker : IAsyncDisposable
         HostRefresh?.Dispose();
         await Pipeline.Queue.DisposeAsync().ConfigureAwait(false);
         await Output.DisposeAsync().ConfigureAwait(false);
+        if (DockerWatcher is not null)
+        {
+            await DockerWatcher.DisposeAsync().ConfigureAwait(false);
+        }
+
         _logWriter?.Dispose();
     }
 }

@@ -40,6 +40,9 @@ public sealed class DatasetContext
     /// </summary>
     public WorkerProgress Progress { get; init; } = new();
 
+    /// <summary>Container names, images and labels for documents (the host's add_docker_metadata); null when not configured.</summary>
+    public Containers.IContainerMetadataSource? ContainerMetadata { get; init; }
+
     /// <summary>
     /// Things a dataset accepts but cannot fully honour here (an algorithm this platform lacks, say); the host
     /// prints them in <c>test config</c> and logs them at start.

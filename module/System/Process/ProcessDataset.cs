@@ -98,7 +98,8 @@ public sealed class ProcessDataset : IDataset
             StartTimeClock.FromProcStat(BootClock.Shared.ClockTicksPerSecond),
             new UserDirectory(_context.Time, PasswdPath, GroupPath),
             _context.Secrets,
-            _context.ShipperPids);
+            _context.ShipperPids,
+            _context.ContainerMetadata);
         var stage = new EnrichmentStage(reports.Reader, mapper, Hashes, reporter, _context.Time, _metrics, _context.Metrics);
         _tracker = tracker;
         _stage = stage;

@@ -1,3 +1,5 @@
+using Shipper.Module.Containers;
+
 namespace Shipper.Module.System.Process;
 
 /// <summary>
@@ -61,6 +63,12 @@ public sealed class ProcessSample
 
     /// <summary>Inode of <c>ns/mnt</c>; 0 when unknown.</summary>
     public ulong MountNamespace { get; set; }
+
+    /// <summary>Whether <c>cgroup</c> was read: <see cref="Container"/> is then known (null: in no container).</summary>
+    public bool CgroupRead { get; set; }
+
+    /// <summary>The container <c>cgroup</c> names (shared instance); null when in none or unread.</summary>
+    public ContainerIdentity? Container { get; set; }
 
     /// <summary>
     /// True when only <c>stat</c> was read (a fork, with <see cref="Netlink.NetlinkSourceOptions.FullSampleOnFork"/>

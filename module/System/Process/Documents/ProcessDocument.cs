@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Shipper.Module.Containers;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Enrichment;
 using Shipper.Module.System.Process.Tracking;
@@ -49,6 +50,10 @@ public sealed class ProcessDocument : IEventBody
     private static readonly JsonEncodedText SavedKey = JsonEncodedText.Encode("saved");
     private static readonly JsonEncodedText MessageKey = JsonEncodedText.Encode("message");
     private static readonly JsonEncodedText ErrorKey = JsonEncodedText.Encode("error");
+    private static readonly JsonEncodedText ContainerKey = JsonEncodedText.Encode("container");
+    private static readonly JsonEncodedText RuntimeKey = JsonEncodedText.Encode("runtime");
+    private static readonly JsonEncodedText ImageKey = JsonEncodedText.Encode("image");
+    private static readonly JsonEncodedText LabelsKey = JsonEncodedText.Encode("labels");
 
     public required ProcessAction Action { get; init; }
 
@@ -133,6 +138,12 @@ public sealed class ProcessDocument : IEventBody
     /// <summary>Inode of the process's mount namespace (for the hasher; not written).</summary>
     public ulong MountNamespace { get; init; }
 
+    /// <summary><c>container.id</c> and <c>container.runtime</c>, from the process's cgroup; null when in no container.</summary>
+    public ContainerIdentity? Container { get; init; }
+
+    /// <summary><c>container.name</c>, <c>container.image.name</c> and <c>container.labels</c> (add_docker_metadata).</summary>
+    public ContainerMetadata? ContainerMetadata { get; init; }
+
     public List<ExecutableDigest>? Hashes { get; private set; }
 
     public List<string>? Errors { get; private set; }
@@ -159,7 +170,8 @@ public sealed class ProcessDocument : IEventBody
     /// <summary>
     /// Counted once, when the publisher first asks (the hash stage has added what it adds by then): every string
     /// the document holds (name, args, executable, working directory, entity and state ids, parent name,
-    /// executable, args and entity id, user and group names, errors, hash digests) at two bytes a character plus
+    /// executable, args and entity id, user and group names, errors, hash digests, container id, runtime, name, image
+    /// and encoded labels) at two bytes a character plus
     /// 24 for the string object, 8 per array slot, and 512 for the document object itself. Capability names are
     /// shared by all documents and cost nothing per document. A 1 MiB command line counts about 2 MiB, which is
     /// what it takes in memory as .NET strings.
@@ -181,7 +193,8 @@ public sealed class ProcessDocument : IEventBody
     {
         var bytes = 512 + StringBytes(Name) + StringBytes(Executable) + StringBytes(WorkingDirectory) + StringBytes(StateId)
             + StringBytes(EntityId) + StringBytes(ParentName) + StringBytes(ParentExecutable) + StringBytes(ParentEntityId)
-            + StringBytes(UserName) + StringBytes(GroupName) + ArrayBytes(Args) + ArrayBytes(ParentArgs);
+            + StringBytes(UserName) + StringBytes(GroupName) + ArrayBytes(Args) + ArrayBytes(ParentArgs)
+            + StringBytes(Container?.Id) + StringBytes(Container?.Runtime) + (ContainerMetadata?.EstimatedBytes ?? 0);
         if (Errors is not null)
         {
             foreach (var error in Errors)
@@ -240,6 +253,7 @@ public sealed class ProcessDocument : IEventBody
     {
         WriteProcess(writer);
         WriteUser(writer);
+        WriteContainer(writer);
         writer.WriteString(MessageKey, Message);
         if (ErrorMessage is { } error)
         {
@@ -362,6 +376,44 @@ public sealed class ProcessDocument : IEventBody
     /// </summary>
     private static void WriteCommandLine(Utf8JsonWriter writer, string[] args) =>
         QuotedCommandLine.Write(writer, CommandLineKey, args);
+
+    private void WriteContainer(Utf8JsonWriter writer)
+    {
+        if (Container is not { } container)
+        {
+            return;
+        }
+
+        writer.WriteStartObject(ContainerKey);
+        writer.WriteString(IdKey, container.Id);
+        WriteOptional(writer, RuntimeKey, container.Runtime);
+        if (ContainerMetadata is { } metadata)
+        {
+            WriteOptional(writer, NameKey, metadata.Name);
+            if (metadata.ImageName is { } image)
+            {
+                writer.WriteStartObject(ImageKey);
+                writer.WriteString(NameKey, image);
+                writer.WriteEndObject();
+            }
+
+            if (metadata.LabelsJson is { } labels)
+            {
+                writer.WritePropertyName(LabelsKey);
+                if (writer.Options.Indented)
+                {
+                    using var parsed = JsonDocument.Parse(labels); // raw JSON would not be indented
+                    parsed.RootElement.WriteTo(writer);
+                }
+                else
+                {
+                    writer.WriteRawValue(labels, skipInputValidation: true);
+                }
+            }
+        }
+
+        writer.WriteEndObject();
+    }
 
     private void WriteUser(Utf8JsonWriter writer)
     {

@@ -1,3 +1,4 @@
+using Shipper.Module.Containers;
 using Shipper.Module.Logging;
 using Shipper.Module.System.Process.Tracking;
 using Shipper.Module.System.Process.Users;
@@ -19,12 +20,15 @@ public sealed class ProcessDocumentMapper
     private readonly CapabilityNames _capabilities = new();
     private readonly SecretRedactor _secrets;
     private readonly int[] _shipperPids;
+    private readonly IContainerMetadataSource? _containerMetadata;
 
     /// <param name="hostId">The host id entity ids derive from; without one, no entity ids are written (as Auditbeat).</param>
     /// <param name="secrets">Redacts the command lines of <paramref name="shipperPids"/>.</param>
     /// <param name="shipperPids">The shipper's own processes (the worker and its watcher).</param>
-    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users, SecretRedactor? secrets = null, IReadOnlyList<int>? shipperPids = null)
+    /// <param name="containerMetadata">Names, images and labels of containers (add_docker_metadata); null when not configured.</param>
+    public ProcessDocumentMapper(string hostId, StartTimeClock clock, UserDirectory users, SecretRedactor? secrets = null, IReadOnlyList<int>? shipperPids = null, IContainerMetadataSource? containerMetadata = null)
     {
+        _containerMetadata = containerMetadata;
         _entityId = string.IsNullOrEmpty(hostId) ? null : new EntityId(hostId);
         _clock = clock;
         _users = users;
@@ -73,6 +77,8 @@ public sealed class ProcessDocumentMapper
             UserName = facts.Uids is { Length: > 0 } uids ? _users.UserName(uids[0]) : null,
             GroupName = facts.Gids is { Length: > 0 } gids ? _users.GroupName(gids[0]) : null,
             MountNamespace = facts.MountNamespace,
+            Container = facts.Container,
+            ContainerMetadata = facts.Container is { } container ? _containerMetadata?.Find(container.Id) : null,
         };
 
         if (report.Errors is { } errors)

@@ -30,6 +30,7 @@ public sealed unsafe class ProcReader : IDisposable
     private readonly bool _useProcessCalls;
     private readonly Dictionary<int, int> _heldStat = new();
     private readonly Queue<(int Pid, int Fd)> _heldOrder = new();
+    private readonly CgroupContainerCache _containers = new();
     private bool _disposed;
 
     // Faster paths this kernel or policy may refuse; each is switched off for good at its first refusal.
@@ -74,7 +75,8 @@ public sealed unsafe class ProcReader : IDisposable
     /// <summary>
     /// Reads, in this order: <c>stat</c> (it says where the argument strings are), the command line, <c>exe</c>,
     /// <c>cwd</c> (the command line, executable and working directory vanish when the process exits; stat and
-    /// the ids stay until it is reaped), then ids, capabilities and mount namespace.
+    /// the ids stay until it is reaped), <c>cgroup</c> (the container, <see cref="ReadCgroup"/>), then ids,
+    /// capabilities and mount namespace.
     /// On the real /proc the command line is copied straight from the process's memory and the ids,
     /// capabilities and namespace come from a pidfd and capget: the same values as <c>cmdline</c>,
     /// <c>status</c> and <c>ns/mnt</c>, at about half the kernel time (no file to create and format per
@@ -99,6 +101,7 @@ public sealed unsafe class ProcReader : IDisposable
             ReadCmdline(sample, argArea, ref failures, ref gone);
             ReadExe(sample, ref failures, ref gone);
             ReadCwd(sample, ref failures, ref gone);
+            ReadCgroup(sample, ref gone);
             if (!_useProcessCalls || !ReadIdentityFromPidfd(sample, ref failures, ref gone))
             {
                 ReadStatus(sample, ref failures, ref gone);
@@ -704,6 +707,34 @@ public sealed unsafe class ProcReader : IDisposable
         {
             Fail(sample, ref failures, ref gone, ProcReadFailures.Cwd, "cwd", ZombieAware(sample, errno));
         }
+    }
+
+    /// <summary>
+    /// The container the process is in, from <c>cgroup</c>: one small read, parsed only when this content was not
+    /// seen before (<see cref="CgroupContainerCache"/>). Read with the image at exec because a runtime moves its
+    /// container's first process into the container's cgroup before it execs the entrypoint. A process that is gone
+    /// is left without (its other parts already say it exited); any other failure is an error in the sample.
+    /// </summary>
+    private void ReadCgroup(ProcessSample sample, ref int gone)
+    {
+        if (gone != 0)
+        {
+            return;
+        }
+
+        var length = ReadFile(sample.Pid, "cgroup"u8, SmallBuffer, out var errno);
+        if (length < 0)
+        {
+            if (!IsGone(errno))
+            {
+                sample.AddError($"cannot read {ProcRoot}/{sample.Pid}/cgroup: {Describe(errno)}");
+            }
+
+            return;
+        }
+
+        sample.CgroupRead = true;
+        sample.Container = _containers.Find(_buffer.AsSpan(0, length));
     }
 
     private void ReadMountNamespace(ProcessSample sample, ref ProcReadFailures failures, ref int gone)

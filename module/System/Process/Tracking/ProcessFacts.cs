@@ -1,3 +1,5 @@
+using Shipper.Module.Containers;
+
 namespace Shipper.Module.System.Process.Tracking;
 
 /// <summary>
@@ -63,6 +65,12 @@ public sealed class ProcessFacts
     public ulong MountNamespace { get; set; }
 
     public bool IsKernelThreadFlagged { get; set; }
+
+    /// <summary>Whether the cgroup was read (or inherited at fork): <see cref="Container"/> is then known.</summary>
+    public bool CgroupKnown { get; set; }
+
+    /// <summary>The container the process runs in; null when in none or unknown.</summary>
+    public ContainerIdentity? Container { get; set; }
 
     public ProcessFacts Clone() => (ProcessFacts)MemberwiseClone();
 
@@ -172,6 +180,13 @@ public sealed class ProcessFacts
         {
             MountNamespace = sample.MountNamespace;
         }
+
+        // A process can be moved to another cgroup at any time: the latest read wins, even "in no container".
+        if (sample.CgroupRead)
+        {
+            CgroupKnown = true;
+            Container = sample.Container;
+        }
     }
 
     /// <summary>An exec whose /proc could not be read at all: the new image is unknown, the old one is gone.</summary>
@@ -222,6 +237,13 @@ public sealed class ProcessFacts
         if (MountNamespace == 0)
         {
             MountNamespace = parent.MountNamespace;
+        }
+
+        // A child starts in its parent's cgroup.
+        if (!CgroupKnown && parent.CgroupKnown)
+        {
+            CgroupKnown = true;
+            Container = parent.Container;
         }
     }
 }

@@ -339,7 +339,8 @@ public sealed class ProcessDatasetKernelTests
             string receiveBuffer = "4 MiB",
             Action<IProcessEventSource>? sourceStarted = null,
             LogSink? log = null,
-            string? maxArgsBytes = null)
+            string? maxArgsBytes = null,
+            Shipper.Module.Containers.IContainerMetadataSource? containerMetadata = null)
         {
             var run = new DatasetRun();
             var config = new ConfigMap("system", SourceLocation.None);
@@ -366,6 +367,7 @@ public sealed class ProcessDatasetKernelTests
                 Time = TimeProvider.System,
                 HostId = "shipper-test-host",
                 DataPath = Path.GetTempPath(),
+                ContainerMetadata = containerMetadata,
             };
 
             // As the registry builds it (BuiltInDatasets): hashes from process.hash.* (default sha1).

@@ -34,6 +34,32 @@ public class ProcReaderTests
     }
 
     [Fact]
+    public void ReadsTheContainerFromTheCgroupFile()
+    {
+        const string id = "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f";
+        using var tree = new FakeProcTree();
+        tree.AddFullProcess(10, "a", "a\0"u8.ToArray());
+        tree.WriteFile(10, "cgroup", $"4:memory:/docker/{id}\n1:name=systemd:/system.slice/docker-{id}.scope\n0::/\n");
+        tree.AddFullProcess(11, "b", "b\0"u8.ToArray());
+        tree.WriteFile(11, "cgroup", "0::/user.slice\n");
+        tree.AddFullProcess(12, "c", "c\0"u8.ToArray()); // no cgroup file: the kernel was built without cgroups
+        using var reader = new ProcReader(tree.Root);
+
+        var inContainer = reader.Read(10, out var failures);
+        var onHost = reader.Read(11);
+        var unknown = reader.Read(12);
+
+        Assert.Equal(ProcReadFailures.None, failures);
+        Assert.True(inContainer.CgroupRead);
+        Assert.Equal(id, inContainer.Container?.Id);
+        Assert.Equal("docker", inContainer.Container?.Runtime);
+        Assert.True(onHost.CgroupRead);
+        Assert.Null(onHost.Container);
+        Assert.False(unknown.CgroupRead);
+        Assert.Null(unknown.Errors);
+    }
+
+    [Fact]
     public void AMissingProcessGivesOneErrorAndNoException()
     {
         using var tree = new FakeProcTree();
