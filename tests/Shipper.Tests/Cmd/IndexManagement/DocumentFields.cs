@@ -154,7 +154,7 @@ public sealed partial class DocumentFields
         "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
         "date" => value.ValueKind == JsonValueKind.String && Rfc3339().IsMatch(value.GetString()!),
         "ip" => value.ValueKind == JsonValueKind.String && IPAddress.TryParse(value.GetString(), out _),
-        "geo_point" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("lat", out var lat) && lat.ValueKind == JsonValueKind.Number && value.TryGetProperty("lon", out var lon) && lon.ValueKind == JsonValueKind.Number,
+        "geo_point" => IsGeoPoint(value),
         "object" => value.ValueKind == JsonValueKind.Object,
         _ => false,
     };
@@ -176,5 +176,22 @@ public sealed partial class DocumentFields
                 _declared[path] = field;
             }
         }
+    }
+
+    /// <summary>
+    /// A point as Elasticsearch reads one: <c>{lat, lon}</c>, or the string <c>"lat,lon"</c> (each part trimmed),
+    /// which is what add_host_metadata's geo.location writes, as libbeat's does.
+    /// </summary>
+    private static bool IsGeoPoint(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Object)
+        {
+            return value.TryGetProperty("lat", out var lat) && lat.ValueKind == JsonValueKind.Number && value.TryGetProperty("lon", out var lon) && lon.ValueKind == JsonValueKind.Number;
+        }
+
+        var parts = value.ValueKind == JsonValueKind.String ? value.GetString()!.Split(',') : Array.Empty<string>();
+        return parts.Length == 2
+            && double.TryParse(parts[0].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var latitude) && Math.Abs(latitude) <= 90
+            && double.TryParse(parts[1].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var longitude) && Math.Abs(longitude) <= 180;
     }
 }

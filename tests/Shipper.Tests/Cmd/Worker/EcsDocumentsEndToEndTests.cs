@@ -14,21 +14,49 @@ namespace Shipper.Tests.Cmd.Worker;
 /// The acceptance check of issue 15: a storm of short processes with odd arguments through the real binary and
 /// its real process dataset; every leaf of every console document is declared in fields.yml with a value of its
 /// type, mapped by the exported template as ECS 8.17 maps it, and no newer than the declared ecs.version.
+/// The run has every processor that adds fields (add_host_metadata with geo, add_docker_metadata against a
+/// loopback daemon) and one process in a docker cgroup, so host.* and container.* are walked too.
 /// </summary>
-public sealed class EcsDocumentsEndToEndTests : IDisposable
+public sealed class EcsDocumentsEndToEndTests : IAsyncDisposable
 {
     private const int Processes = 300;
 
     private readonly ITestOutputHelper _output;
-    private readonly TempConfig _config = new(TempConfig.ProcessesToConsole);
+    private readonly TempDirectory _dir = new();
+    private readonly LoopbackDocker _docker;
+    private readonly TempConfig _config;
+    private readonly List<string> _cgroups = new();
 
-    public EcsDocumentsEndToEndTests(ITestOutputHelper output) => _output = output;
+    public EcsDocumentsEndToEndTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _docker = new LoopbackDocker(_dir.Combine("docker.sock"));
+        _config = new TempConfig($$"""
+            {{TempConfig.ProcessesToConsole}}
+            processors:
+              - add_host_metadata:
+                  geo.name: lab
+                  geo.location: "52.52, 13.40"
+                  geo.country_iso_code: DE
+              - add_docker_metadata:
+                  host: "{{_docker.Host}}"
+            """);
+    }
 
-    public void Dispose() => _config.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        Module.System.Process.ContainerCgroupKernelTests.RemoveCgroups(_cgroups);
+        await _docker.DisposeAsync();
+        _config.Dispose();
+        _dir.Dispose();
+    }
 
     [KernelFact]
     public void EveryFieldOfAStormsDocumentsIsDeclaredTypedAndMappedAsEcs()
     {
+        var containerId = Module.System.Process.ContainerCgroupKernelTests.NewId();
+        _docker.AddRunning(containerId, "storm-box", "registry.example/storm:1", new Dictionary<string, string> { ["com.example.tier"] = "web" });
+        _docker.Start();
         var stdout = new StringWriter();
         Assert.Equal(0, CommandLine.Run(new[] { "export", "template", "-c", _config.Path }, stdout, new StringWriter(), Stream.Null));
         using var template = JsonDocument.Parse(stdout.ToString());
@@ -38,8 +66,18 @@ public sealed class EcsDocumentsEndToEndTests : IDisposable
         using var shipper = ShipperProcess.Start(_config.Path, _config.Directory, null);
         shipper.Log.WaitFor("process: backend", TimeSpan.FromSeconds(30));
         RunStorm(marker);
-
         var deadline = Stopwatch.StartNew();
+        var procs = Path.Combine(Module.System.Process.ContainerCgroupKernelTests.MakeCgroup("pids", $"docker/{containerId}", _cgroups), "cgroup.procs");
+        using (var boxed = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", $"echo $$ > {procs} && exec /bin/sleep 0.2" } })!)
+        {
+            Assert.True(boxed.WaitForExit(10_000));
+        }
+
+        while (!shipper.Documents.Lines.Any(l => l.Contains("storm-box", StringComparison.Ordinal)) && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(200);
+        }
+
         while (MarkedPids(shipper, marker) < Processes && deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
             Thread.Sleep(200); // polling for documents the kernel and the shipper produce in their own time
@@ -71,6 +109,11 @@ public sealed class EcsDocumentsEndToEndTests : IDisposable
         Assert.Empty(problems);
         Assert.Contains("process.command_line", seen);
         Assert.Contains("process.parent.command_line", seen);
+        Assert.Contains(lines, l => l.Contains("\"labels\":{\"com_example_tier\":\"web\"}", StringComparison.Ordinal));
+        foreach (var field in new[] { "host.ip", "host.mac", "host.os.codename", "host.containerized", "host.geo.location", "host.geo.name", "container.id", "container.runtime", "container.name", "container.image.name", "container.labels" })
+        {
+            Assert.Contains(field, seen);
+        }
 
         // The storm's command lines split back into the args that ran.
         foreach (var document in marked)
