@@ -82,6 +82,25 @@ public sealed class FormatString
             }
 
             var rest = expression[(end + 1)..];
+            // libbeat reads [a][b] as a.b (%{[@metadata][beat]} in older auditbeat.yml files).
+            while (rest.StartsWith('['))
+            {
+                var next = rest.IndexOf(']');
+                var key = next < 0 ? "" : rest[1..next].Trim();
+                if (next < 0)
+                {
+                    throw new FormatException($"field reference at position {position} is missing ']'");
+                }
+
+                if (key.Length == 0)
+                {
+                    throw new FormatException($"field reference at position {position} has an empty '[]' part");
+                }
+
+                path += "." + key;
+                rest = rest[(next + 1)..];
+            }
+
             if (rest.Length == 0)
             {
                 return new FormatSegment(FormatSegmentKind.Field, path, null);

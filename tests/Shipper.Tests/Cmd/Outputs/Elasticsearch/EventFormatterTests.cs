@@ -38,6 +38,15 @@ public class EventFormatterTests
     }
 
     [Fact]
+    public void BracketChainsNameNestedFieldsAsInLibbeat()
+    {
+        // Older auditbeat.yml files write the index as %{[@metadata][beat]}-%{[@metadata][version]}.
+        var evt = TestDocuments.Process(5);
+        Assert.Equal("shipper-" + TestDocuments.Agent.Version, Format("%{[@metadata][beat]}-%{[@metadata][version]}", evt, out _));
+        Assert.Equal("x-alice-none", Format("x-%{[user][name]}-%{[fields][team]:none}", evt, out _));
+    }
+
+    [Fact]
     public void MissingFieldsUseTheDefaultOrFail()
     {
         var evt = TestDocuments.Process(5);
@@ -62,6 +71,9 @@ public class EventFormatterTests
     [InlineData("%{[a.b")]
     [InlineData("%{x}")]
     [InlineData("%{[]}")]
+    [InlineData("%{[a][]}")]
+    [InlineData("%{[a][b}")]
+    [InlineData("%{[a]b}")]
     [InlineData("%{+}")]
     [InlineData("%{+yyyy.ww}")]
     public void BadFormatsAreRefused(string text) => Assert.Throws<FormatException>(() => FormatString.Parse(text));
