@@ -94,6 +94,8 @@ shipper.modules:
     datasets: [process]
     process.netlink.realtime: $2
     process.hash.hash_types: ${3:-[sha1]}
+processors:
+  - add_host_metadata: ~
 output.console:
   enabled: true
 logging.level: info
