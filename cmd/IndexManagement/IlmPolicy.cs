@@ -51,29 +51,7 @@ public sealed class IlmPolicy
     /// </summary>
     public static string ResolveName(string text, string version)
     {
-        var format = FormatString.Parse(text);
-        var name = new StringBuilder();
-        foreach (var segment in format.Segments)
-        {
-            switch (segment.Kind)
-            {
-                case FormatSegmentKind.Literal:
-                    name.Append(segment.Text);
-                    break;
-                case FormatSegmentKind.Field:
-                    name.Append(segment.Text switch
-                    {
-                        "agent.version" or "observer.version" or "beat.version" => version,
-                        "agent.name" or "observer.name" or "beat.name" => IndexTemplateBuilder.BeatName,
-                        _ => segment.Default ?? throw new FormatException($"'{text}' refers to [{segment.Text}]; only agent.name and agent.version are known when the policy is made"),
-                    });
-                    break;
-                default:
-                    throw new FormatException($"'{text}' uses a timestamp, which a policy name cannot have");
-            }
-        }
-
-        var result = name.ToString();
+        var result = SetupNameFormat.Resolve(text, version, "policy");
         var problem = result switch
         {
             "" => "the policy name is empty",

@@ -116,39 +116,14 @@ public sealed class IndexTemplateBuilder
 
     private string ResolveName(string text, string setting)
     {
-        FormatString format;
         try
         {
-            format = FormatString.Parse(text);
+            return SetupNameFormat.Resolve(text, _version, "template");
         }
         catch (FormatException e)
         {
             throw new FormatException($"{setting}: {e.Message}", e);
         }
-
-        var result = new global::System.Text.StringBuilder();
-        foreach (var segment in format.Segments)
-        {
-            switch (segment.Kind)
-            {
-                case FormatSegmentKind.Literal:
-                    result.Append(segment.Text);
-                    break;
-                case FormatSegmentKind.Field:
-                    var value = segment.Text switch
-                    {
-                        "agent.version" or "observer.version" or "beat.version" => _version,
-                        "agent.name" or "observer.name" or "beat.name" => BeatName,
-                        _ => segment.Default,
-                    };
-                    result.Append(value ?? throw new FormatException($"{setting}: '{text}' refers to [{segment.Text}]; only agent.name and agent.version are known when the template is made"));
-                    break;
-                default:
-                    throw new FormatException($"{setting}: '{text}' uses a timestamp, which a template name cannot have");
-            }
-        }
-
-        return result.ToString();
     }
 
     private void Process(IReadOnlyList<FieldDefinition> fields, string path, bool defaultField, JsonObjectTree output, BuildState state)
