@@ -16,7 +16,8 @@ public class CommandLineTests
           password: hunter2
         """;
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    /// <summary>Runs the CLI in this process with captured output, as a user's shell would see it.</summary>
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

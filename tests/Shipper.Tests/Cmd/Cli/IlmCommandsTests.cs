@@ -15,13 +15,7 @@ public class IlmCommandsTests
           hosts: ["http://127.0.0.1:9"]
         """;
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CommandLine.Run(args, stdout, stderr, Stream.Null);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandLineTests.Run(args);
 
     [Fact]
     public void ExportIlmPolicyPrintsTheDefaultPolicy()
