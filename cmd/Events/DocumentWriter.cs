@@ -125,11 +125,8 @@ public sealed class DocumentWriter
     /// <summary>The host data the documents are written with now.</summary>
     public HostInfo Host => Volatile.Read(ref _host);
 
-    /// <summary>add_host_metadata's settings; null when the processor is not configured.</summary>
-    public HostMetadataSettings? HostMetadata => _hostEnvelope.Metadata;
-
     /// <summary>The encoded host object documents are written with now.</summary>
-    public ReadOnlyMemory<byte> HostJson => Volatile.Read(ref _tail)[_hostIndex].Value;
+    private ReadOnlyMemory<byte> HostJson => Volatile.Read(ref _tail)[_hostIndex].Value;
 
     /// <summary>
     /// Documents written from now on carry <paramref name="host"/>: the host object is encoded once and the

@@ -69,7 +69,7 @@ public sealed class ElasticsearchOutput : IOutput
         _indexSetup = new IndexSetupOnConnect(template, ilm ?? IlmSettings.Disabled, log, documents.Agent.Version);
         _transport = new ElasticsearchTransport(settings, _metrics, time);
         _triage = new BulkItemTriage(settings, _metrics, log, _deadLetters);
-        _constantFields = EventFormatter.ConstantFields(documents.Agent, documents);
+        _constantFields = EventFormatter.ConstantFields(documents);
         _slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
 
         var query = new StringBuilder(FilterPath);

@@ -60,20 +60,24 @@ public sealed class EventFormatter
     /// The fields every document of this shipper carries with the same value; host.* only while nothing
     /// re-reads the host (<see cref="DocumentWriter.ConstantHostField"/>), else they are read per document.
     /// </summary>
-    public static Func<string, string?> ConstantFields(AgentInfo agent, DocumentWriter documents) => path => path switch
+    public static Func<string, string?> ConstantFields(DocumentWriter documents)
     {
-        "agent.name" => agent.Name,
-        "agent.version" => agent.Version,
-        "agent.id" => agent.Id,
-        "agent.ephemeral_id" => agent.EphemeralId,
-        "agent.type" => AgentInfo.Type,
-        _ when path.StartsWith("host.", StringComparison.Ordinal) => documents.ConstantHostField(path),
-        "ecs.version" => BuildInfo.EcsVersion,
-        "@metadata.beat" => AgentInfo.Type,
-        "@metadata.type" => "_doc",
-        "@metadata.version" => agent.Version,
-        _ => null,
-    };
+        var agent = documents.Agent;
+        return path => path switch
+        {
+            "agent.name" => agent.Name,
+            "agent.version" => agent.Version,
+            "agent.id" => agent.Id,
+            "agent.ephemeral_id" => agent.EphemeralId,
+            "agent.type" => AgentInfo.Type,
+            _ when path.StartsWith("host.", StringComparison.Ordinal) => documents.ConstantHostField(path),
+            "ecs.version" => BuildInfo.EcsVersion,
+            "@metadata.beat" => AgentInfo.Type,
+            "@metadata.type" => "_doc",
+            "@metadata.version" => agent.Version,
+            _ => null,
+        };
+    }
 
     /// <summary>Evaluates the format for one event; <paramref name="document"/> is the event's encoded JSON.</summary>
     public bool TryFormat(Event evt, ReadOnlySpan<byte> document, out string value, out string? missingField)

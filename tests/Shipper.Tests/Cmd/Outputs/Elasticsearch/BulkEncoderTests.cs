@@ -11,7 +11,7 @@ public class BulkEncoderTests
 {
     private static BulkEncoder Encoder(int compression, string index = "shipper-%{[agent.version]}", string? pipeline = null)
     {
-        var constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Writer);
+        var constants = EventFormatter.ConstantFields(TestDocuments.Writer);
         return new BulkEncoder(
             TestDocuments.Writer,
             new EventFormatter(FormatString.Parse(index), constants, true),
@@ -74,7 +74,7 @@ public class BulkEncoderTests
     {
         // libbeat sends @metadata to the console only; Elasticsearch would index it as a dynamic object.
         var deadLetters = new ConditionalWeakTable<Event, DeadLetterMark>();
-        var constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Writer);
+        var constants = EventFormatter.ConstantFields(TestDocuments.Writer);
         using var encoder = new BulkEncoder(
             TestDocuments.Writer,
             new EventFormatter(FormatString.Parse("shipper-%{[@metadata.version]}"), constants, true),

@@ -5,7 +5,7 @@ namespace Shipper.Tests.Cmd.Outputs.Elasticsearch;
 
 public class EventFormatterTests
 {
-    private static readonly Func<string, string?> Constants = EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Writer);
+    private static readonly Func<string, string?> Constants = EventFormatter.ConstantFields(TestDocuments.Writer);
 
     private static string? Format(string format, Shipper.Module.Registry.Event evt, out string? missing)
     {

@@ -104,7 +104,7 @@ public sealed class RecordCodecTests : IDisposable
 
         using var encoder = new BulkEncoder(
             TestDocuments.Writer,
-            new EventFormatter(FormatString.Parse("shipper"), EventFormatter.ConstantFields(TestDocuments.Agent, TestDocuments.Writer), true),
+            new EventFormatter(FormatString.Parse("shipper"), EventFormatter.ConstantFields(TestDocuments.Writer), true),
             null,
             0,
             escapeHtml: false,
