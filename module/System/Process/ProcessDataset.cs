@@ -2,6 +2,7 @@ using global::System.Threading.Channels;
 using Shipper.Module.Logging;
 using Shipper.Module.Registry;
 using Shipper.Module.System.Process.Documents;
+using Shipper.Module.System.Process.Ebpf;
 using Shipper.Module.System.Process.Enrichment;
 using Shipper.Module.System.Process.Hashing;
 using Shipper.Module.System.Process.Netlink;
@@ -58,6 +59,9 @@ public sealed class ProcessDataset : IDataset
     /// document is at most 0.1 s later.
     /// </summary>
     public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Test hook: the BPF object to load instead of the embedded one.</summary>
+    internal byte[]? EbpfObjectOverride { get; init; }
 
     /// <summary>Test hook: called with the event source once it is started.</summary>
     internal Action<IProcessEventSource>? SourceStarted { get; init; }
@@ -156,11 +160,16 @@ public sealed class ProcessDataset : IDataset
         }
     }
 
-    /// <summary>Starts the configured source; <c>auto</c> tries netlink and falls back to procfs, saying why.</summary>
+    /// <summary>
+    /// Starts the configured source. <c>auto</c> tries ebpf, then netlink, then procfs; <c>kernel_tracing</c> ebpf, then
+    /// netlink. The choice is logged with the reason each earlier backend could not be used.
+    /// </summary>
     private IProcessEventSource StartSource(CancellationToken cancellationToken)
     {
         switch (Settings.Backend)
         {
+            case ProcessBackend.Ebpf:
+                return StartEbpf(cancellationToken);
             case ProcessBackend.Netlink:
                 return StartNetlink(cancellationToken);
             case ProcessBackend.Procfs:
@@ -168,18 +177,55 @@ public sealed class ProcessDataset : IDataset
                 return StartProcfs(cancellationToken);
         }
 
+        var name = Settings.Backend == ProcessBackend.Auto ? "auto" : "kernel_tracing";
+        string ebpfReason;
+        try
+        {
+            var ebpf = StartEbpf(cancellationToken);
+            _log.Info($"process: backend {name} chose ebpf: the BPF program loaded and attached (every exec complete from the kernel)");
+            return ebpf;
+        }
+        catch (EbpfException ex)
+        {
+            ebpfReason = ex.Message;
+        }
+
+        if (Settings.Backend == ProcessBackend.KernelTracing)
+        {
+            var chosen = StartNetlink(cancellationToken);
+            _log.Warn($"process: backend kernel_tracing chose netlink because ebpf is not usable: {ebpfReason}");
+            return chosen;
+        }
+
         try
         {
             var netlink = StartNetlink(cancellationToken);
-            _log.Info("process: backend auto chose netlink: the kernel proc connector is available (real time)");
+            _log.Warn($"process: backend auto chose netlink (real time, /proc read after each event) because ebpf is not usable: {ebpfReason}");
             return netlink;
         }
         catch (NetlinkException ex)
         {
-            _log.Warn($"process: backend auto chose procfs polling every {Settings.ProcfsPeriod.TotalMilliseconds:0} ms because netlink is not usable: {ex.Message}");
+            _log.Warn($"process: backend auto chose procfs polling every {Settings.ProcfsPeriod.TotalMilliseconds:0} ms because ebpf is not usable ({ebpfReason}) and netlink is not usable ({ex.Message})");
             return StartProcfs(cancellationToken);
         }
     }
+
+    private EbpfProcEventSource StartEbpf(CancellationToken cancellationToken) =>
+        Started(
+            new EbpfProcEventSource(
+                new EbpfSourceOptions
+                {
+                    MaxArgsBytes = Settings.EbpfMaxArgsBytes,
+                    RingBufferBytes = Settings.EbpfRingBufferBytes,
+                    ObjectOverride = EbpfObjectOverride,
+                },
+                _context.Metrics,
+                _log,
+                _context.Progress)
+            {
+                ExecRead = HashAtExec(),
+            },
+            cancellationToken);
 
     private NetlinkProcEventSource StartNetlink(CancellationToken cancellationToken)
     {

@@ -32,6 +32,12 @@ public sealed class ProcessSample
     /// <summary><c>starttime</c>, clock ticks since boot.</summary>
     public ulong StartTimeTicks { get; set; }
 
+    /// <summary>
+    /// The task's <c>start_boottime</c> in nanoseconds, when the kernel handed it over (eBPF backend); 0 when only
+    /// <see cref="StartTimeTicks"/> (10 ms) is known. Makes <c>process.start</c> exact.
+    /// </summary>
+    public ulong StartBootNanoseconds { get; set; }
+
     /// <summary>Real, effective, saved, filesystem — from <c>status</c> <c>Uid:</c>.</summary>
     public uint[]? Uids { get; set; }
 
@@ -102,6 +108,7 @@ public sealed class ProcessSample
         TtyNr = TtyNr,
         Flags = Flags,
         StartTimeTicks = StartTimeTicks,
+        StartBootNanoseconds = StartBootNanoseconds,
         StatOnly = true,
     };
 }

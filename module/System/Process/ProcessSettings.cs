@@ -54,12 +54,18 @@ public sealed class ProcessSettings
     /// <summary><c>process.max_args_bytes</c>: most bytes of /proc/&lt;pid&gt;/cmdline read and put into <c>process.args</c>.</summary>
     public int MaxArgsBytes { get; init; } = Procfs.ProcReader.DefaultMaxArgsBytes;
 
+    /// <summary><c>process.ebpf.max_args_bytes</c>: most bytes of arguments the BPF program copies at each exec.</summary>
+    public int EbpfMaxArgsBytes { get; init; } = Ebpf.EbpfSourceOptions.DefaultMaxArgsBytes;
+
+    /// <summary><c>process.ebpf.ring_buffer_size</c>: the BPF ring buffer in bytes.</summary>
+    public long EbpfRingBufferBytes { get; init; } = Ebpf.EbpfSourceOptions.DefaultRingBufferBytes;
+
     /// <summary><c>process.procfs.period</c>: the poll interval of the procfs backend.</summary>
     public TimeSpan ProcfsPeriod { get; init; } = DefaultProcfsPeriod;
 
     public static ProcessSettings Parse(ConfigSection moduleEntry)
     {
-        var backendName = moduleEntry.Choice("process.backend", "auto", "auto", "netlink", "procfs", "kernel_tracing");
+        var backendName = moduleEntry.Choice("process.backend", "auto", "auto", "ebpf", "kernel_tracing", "netlink", "procfs");
         var (period, procfsPeriod, warnings) = ParsePeriods(moduleEntry, backendName);
         return new ProcessSettings
         {
@@ -68,7 +74,9 @@ public sealed class ProcessSettings
             StatePeriod = moduleEntry.Duration("state.period", DefaultStatePeriod, min: TimeSpan.FromSeconds(1), max: TimeSpan.FromDays(366)),
             Backend = backendName switch
             {
-                "netlink" or "kernel_tracing" => ProcessBackend.Netlink,
+                "ebpf" => ProcessBackend.Ebpf,
+                "kernel_tracing" => ProcessBackend.KernelTracing,
+                "netlink" => ProcessBackend.Netlink,
                 "procfs" => ProcessBackend.Procfs,
                 _ => ProcessBackend.Auto,
             },
@@ -80,8 +88,21 @@ public sealed class ProcessSettings
             NetlinkKernelFilter = moduleEntry.Bool("process.netlink.kernel_filter", true),
             NetlinkFullForkSample = moduleEntry.Choice("process.netlink.fork_sample", "stat", "stat", "full") == "full",
             MaxArgsBytes = (int)moduleEntry.Size("process.max_args_bytes", Procfs.ProcReader.DefaultMaxArgsBytes, min: 1024, max: 16 * 1024 * 1024),
+            EbpfMaxArgsBytes = (int)moduleEntry.Size("process.ebpf.max_args_bytes", Ebpf.EbpfSourceOptions.DefaultMaxArgsBytes, min: Ebpf.EbpfSourceOptions.MinMaxArgsBytes, max: Ebpf.EbpfSourceOptions.MaxMaxArgsBytes),
+            EbpfRingBufferBytes = ParseRingBuffer(moduleEntry),
             ProcfsPeriod = procfsPeriod,
         };
+    }
+
+    private static long ParseRingBuffer(ConfigSection moduleEntry)
+    {
+        var bytes = moduleEntry.Size("process.ebpf.ring_buffer_size", Ebpf.EbpfSourceOptions.DefaultRingBufferBytes, min: 4096, max: 1L << 30);
+        if ((bytes & (bytes - 1)) != 0)
+        {
+            throw moduleEntry.Error("process.ebpf.ring_buffer_size", $"must be a power of two (the kernel's ring buffer is), e.g. 8MiB; {bytes} bytes is not");
+        }
+
+        return bytes;
     }
 
     private static (TimeSpan? Period, TimeSpan ProcfsPeriod, List<string> Warnings) ParsePeriods(ConfigSection moduleEntry, string backendName)
@@ -105,11 +126,11 @@ public sealed class ProcessSettings
         var where = moduleEntry.Find("period")!.Location;
         switch (backendName)
         {
-            case "netlink" or "kernel_tracing":
+            case "ebpf" or "netlink" or "kernel_tracing":
                 warnings.Add($"{moduleEntry.Path}.period ({where}) has no effect with process.backend {backendName}: the kernel pushes every event; state.period sets how often running processes are reported again");
                 break;
             case "auto":
-                warnings.Add($"{moduleEntry.Path}.period ({where}) is the poll interval only if process.backend auto falls back to procfs; with netlink the kernel pushes every event");
+                warnings.Add($"{moduleEntry.Path}.period ({where}) is the poll interval only if process.backend auto falls back to procfs; with ebpf or netlink the kernel pushes every event");
                 break;
         }
 

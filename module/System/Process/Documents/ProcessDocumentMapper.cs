@@ -39,9 +39,9 @@ public sealed class ProcessDocumentMapper
     public ProcessDocument Map(ProcessReport report)
     {
         var facts = report.Facts;
-        long? start = facts.StartKnown ? _clock.ToUnixNanoseconds(facts.StartTimeTicks) : null;
+        long? start = facts.StartKnown ? _clock.ToUnixNanoseconds(facts.StartTimeTicks, facts.StartBootNanoseconds) : null;
         var parent = report.Parent;
-        long? parentStart = parent is { StartKnown: true } ? _clock.ToUnixNanoseconds(parent.StartTimeTicks) : null;
+        long? parentStart = parent is { StartKnown: true } ? _clock.ToUnixNanoseconds(parent.StartTimeTicks, parent.StartBootNanoseconds) : null;
         var document = new ProcessDocument
         {
             Action = ProcessAction.For(report.Events),

@@ -41,6 +41,13 @@ public sealed class StartTimeClock
         throw new IOException($"{procStatPath} has no valid 'btime' line: cannot compute process start times");
     }
 
+    /// <summary>
+    /// The start from the kernel's nanoseconds since boot when known (eBPF backend: quark's kernel_tracing computes
+    /// the same sum, so entity ids match it), else from the clock ticks.
+    /// </summary>
+    public long ToUnixNanoseconds(ulong ticks, ulong bootNanoseconds) =>
+        bootNanoseconds != 0 ? BootTimeUnixNanoseconds + (long)bootNanoseconds : ToUnixNanoseconds(ticks);
+
     public long ToUnixNanoseconds(ulong ticks)
     {
         var whole = (long)(ticks / (ulong)TicksPerSecond);

@@ -223,6 +223,7 @@ struct path_walk {
 	struct dentry *mnt_root;
 	__u32 off;
 	bool complete;
+	bool pseudo;
 };
 
 // One step of the walk up to the global root; bpf_loop keeps the verifier's work to one pass over it.
@@ -233,7 +234,10 @@ static long path_step(__u32 index, void *ctx)
 	struct dentry *dentry = w->dentry;
 	struct mount *mnt = w->mnt;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == w->mnt_root || dentry == parent) {
+	// A root that is not its mount's: a pseudo file (memfd, anonymous shared memory), which d_path names
+	// "/<name> (deleted)". Its name is the whole path.
+	bool pseudo = dentry == parent && dentry != w->mnt_root;
+	if (!pseudo && (dentry == w->mnt_root || dentry == parent)) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 		if (dentry == w->mnt_root && up != mnt) {
 			// The root of a mount: carry on from where it is mounted.
@@ -256,12 +260,18 @@ static long path_step(__u32 index, void *ctx)
 	w->buf[off & PATH_MASK] = '/';
 	w->off = off;
 	w->dentry = parent;
+	if (pseudo) {
+		w->pseudo = true;
+		w->complete = true;
+		return 1;
+	}
 	return 0;
 }
 
 // Builds the path of (dentry, vfsmnt) as d_path would from the global root, right to left into buf[off, PATH_LIMIT).
-// Returns the start offset (PATH_LIMIT for the root itself); sets *incomplete when the depth or length ran out.
-static __always_inline __u32 build_path(char *buf, struct dentry *dentry, struct vfsmount *vfsmnt, bool *incomplete)
+// Returns the start offset (PATH_LIMIT for the root itself); sets *incomplete when the depth or length ran out, and
+// *pseudo for a file that was never linked anywhere (memfd).
+static __always_inline __u32 build_path(char *buf, struct dentry *dentry, struct vfsmount *vfsmnt, bool *incomplete, bool *pseudo)
 {
 	struct path_walk w = {
 		.buf = buf,
@@ -270,17 +280,19 @@ static __always_inline __u32 build_path(char *buf, struct dentry *dentry, struct
 		.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
 		.off = PATH_LIMIT,
 		.complete = false,
+		.pseudo = false,
 	};
 	bpf_loop(PATH_DEPTH, path_step, &w, 0);
 	*incomplete = !w.complete;
+	*pseudo = w.pseudo;
 	return w.off;
 }
 
 // Appends the path to the record's data at *pos; returns its length.
 static __always_inline __u32 append_path(struct record *r, __u32 *pos, char *buf, struct dentry *dentry, struct vfsmount *vfsmnt,
-					  bool *incomplete)
+					  bool *incomplete, bool *pseudo)
 {
-	__u32 off = build_path(buf, dentry, vfsmnt, incomplete);
+	__u32 off = build_path(buf, dentry, vfsmnt, incomplete, pseudo);
 	__u32 len;
 	if (off >= PATH_LIMIT) {
 		buf[0] = '/';
@@ -317,7 +329,8 @@ static __always_inline void fill_file(struct record *r, struct file *file)
 		r->exe_mtime_sec = BPF_CORE_READ(i, i_mtime_sec);
 		r->exe_mtime_nsec = BPF_CORE_READ(i, i_mtime_nsec);
 		r->exe_ctime_sec = BPF_CORE_READ(i, i_ctime_sec);
-		r->exe_ctime_nsec = BPF_CORE_READ(i, i_ctime_nsec);
+		// Since 6.13 the top bit says whether ctime was queried (multigrain timestamps): not part of the time.
+		r->exe_ctime_nsec = BPF_CORE_READ(i, i_ctime_nsec) & ~(1u << 31);
 	} else if (bpf_core_field_exists(struct inode___v67, __i_mtime)) {
 		struct inode___v67 *i = (void *)inode;
 		r->exe_mtime_sec = BPF_CORE_READ(i, __i_mtime.tv_sec);
@@ -369,14 +382,15 @@ int BPF_PROG(shipper_exec, struct task_struct *task, pid_t old_pid, struct linux
 
 	__u32 pos = 0;
 	bool incomplete = false;
+	bool pseudo = false;
 	struct file *file = BPF_CORE_READ(bprm, file);
 	if (file) {
 		fill_file(r, file);
 		struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-		r->exe_len = append_path(r, &pos, buf, dentry, BPF_CORE_READ(file, f_path.mnt), &incomplete);
+		r->exe_len = append_path(r, &pos, buf, dentry, BPF_CORE_READ(file, f_path.mnt), &incomplete, &pseudo);
 		if (incomplete)
 			r->flags |= FLAG_EXE_INCOMPLETE;
-		if (is_unlinked(dentry))
+		if (pseudo || is_unlinked(dentry))
 			r->flags |= FLAG_EXE_DELETED;
 	} else {
 		r->flags |= FLAG_NO_EXE;
@@ -384,7 +398,7 @@ int BPF_PROG(shipper_exec, struct task_struct *task, pid_t old_pid, struct linux
 
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
 	if (fs) {
-		r->cwd_len = append_path(r, &pos, buf, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &incomplete);
+		r->cwd_len = append_path(r, &pos, buf, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &incomplete, &pseudo);
 		if (incomplete)
 			r->flags |= FLAG_CWD_INCOMPLETE;
 	} else {

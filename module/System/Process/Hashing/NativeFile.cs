@@ -123,7 +123,7 @@ internal static unsafe partial class NativeFile
             ChangedNanoseconds: *(uint*)(buffer + 104));
 
     // glibc's makedev encoding, so Device compares equal to st_dev.
-    private static ulong MakeDevice(uint major, uint minor) =>
+    internal static ulong MakeDevice(uint major, uint minor) =>
         ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) |
         ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
 

@@ -122,6 +122,36 @@ public sealed unsafe class ProcReader : IDisposable
     }
 
     /// <summary>
+    /// Completes a sample the kernel filled at an exec (eBPF backend) with what it could not give: the container from
+    /// <c>cgroup</c> always, and the executable or working directory only when the kernel's path walk gave up
+    /// (<paramref name="executable"/>, <paramref name="workingDirectory"/>). Reads nothing else.
+    /// </summary>
+    public void Complete(ProcessSample sample, bool executable, bool workingDirectory, out ProcReadFailures failures)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        failures = ProcReadFailures.None;
+        try
+        {
+            var gone = 0;
+            if (executable)
+            {
+                ReadExe(sample, ref failures, ref gone);
+            }
+
+            if (workingDirectory)
+            {
+                ReadCwd(sample, ref failures, ref gone);
+            }
+
+            ReadCgroup(sample, ref gone);
+        }
+        finally
+        {
+            ShrinkBuffer();
+        }
+    }
+
+    /// <summary>
     /// A sample from <c>stat</c> alone (<see cref="ProcessSample.StatOnly"/>): start time, parent, name, session,
     /// tty, flags. What a fork needs, at a fifth of the cost of <see cref="Read(int, out ProcReadFailures)"/>.
     /// With <paramref name="holdOpen"/> the stat file stays open for the <see cref="Read(int, out ProcReadFailures)"/>

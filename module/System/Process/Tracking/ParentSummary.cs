@@ -7,4 +7,5 @@ public sealed record ParentSummary(
     string? Executable,
     string[]? Args,
     bool StartKnown,
-    ulong StartTimeTicks);
+    ulong StartTimeTicks,
+    ulong StartBootNanoseconds = 0);

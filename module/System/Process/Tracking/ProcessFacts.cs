@@ -25,6 +25,9 @@ public sealed class ProcessFacts
 
     public ulong StartTimeTicks { get; set; }
 
+    /// <summary>The start in nanoseconds since boot when the kernel gave it (<see cref="ProcessSample.StartBootNanoseconds"/>); 0 otherwise.</summary>
+    public ulong StartBootNanoseconds { get; set; }
+
     /// <summary>
     /// The start time comes from the fork event, not from <c>stat</c> (the process was reaped before it could be
     /// read); group, session and tty stay unknown.
@@ -108,7 +111,13 @@ public sealed class ProcessFacts
             if (!StatKnown)
             {
                 StartTimeTicks = sample.StartTimeTicks;
+                StartBootNanoseconds = sample.StartBootNanoseconds;
                 StartFromForkEvent = false;
+            }
+            else if (StartBootNanoseconds == 0 && sample.StartBootNanoseconds != 0 && sample.StartTimeTicks == StartTimeTicks)
+            {
+                // Known to the tick from /proc, now to the nanosecond from the kernel.
+                StartBootNanoseconds = sample.StartBootNanoseconds;
             }
 
             // A task being reaped still has a stat, but ids that no longer resolve read as 0 (seen in the

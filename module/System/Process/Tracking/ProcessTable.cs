@@ -675,7 +675,8 @@ public sealed class ProcessTable
                 parent.Facts.Executable,
                 parent.Facts.Args,
                 parent.Facts.StartKnown,
-                parent.Facts.StartTimeTicks);
+                parent.Facts.StartTimeTicks,
+                parent.Facts.StartBootNanoseconds);
 
     private bool TryInsert(TrackedProcess entry)
     {
