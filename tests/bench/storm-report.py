@@ -5,6 +5,10 @@ For every case it knows the generator's pid and tag and the storm children's pid
 storm.c). A listener "captured" a child's fork/exec/exit if it reported that event for that pid after the
 generator's own exec; its exec is "full" when the reported command line is exactly
 "/bin/true storm-<tag>-<index>" and (where the listener reports it) the executable is /usr/bin/true.
+
+For the shipper it also counts the exec documents whose process.start is finer than 10 ms: /proc/<pid>/stat
+gives start times in clock ticks (10 ms at CLK_TCK 100), so the procfs and netlink backends always write a
+multiple of 10 ms, while the eBPF backend can give the kernel's start time in nanoseconds.
 """
 import json
 import os
@@ -28,6 +32,7 @@ class Tally:
         self.pids, self.tag = pids, tag
         self.closed = set()
         self.fork, self.exec, self.exit, self.full = set(), set(), set(), set()
+        self.fine_start = set()
 
     def expected_args(self, pid):
         return ["/bin/true", "storm-%s-%d" % (self.tag, self.pids[pid])]
@@ -39,11 +44,13 @@ class Tally:
         if self.open(pid):
             self.fork.add(pid)
 
-    def on_exec(self, pid, full):
+    def on_exec(self, pid, full, fine_start=False):
         if self.open(pid):
             self.exec.add(pid)
             if full:
                 self.full.add(pid)
+            if fine_start:
+                self.fine_start.add(pid)
 
     def on_exit(self, pid):
         if self.open(pid):
@@ -95,6 +102,21 @@ def tally_forkstat(path, gen, pids, tag):
     return t
 
 
+# The shipper writes RFC 3339 UTC with nine fractional digits ("2026-12-04T10:20:36.123456789Z"); fewer digits,
+# none, or an offset instead of Z are read too.
+ISO_FRACTION = re.compile(r"T\d\d:\d\d:\d\d(?:[.,](\d+))?(?:Z|[+-]\d\d:?\d\d)?$")
+TEN_MS_NS = 10_000_000
+
+
+def finer_than_10ms(start):
+    """True when an ISO-8601 process.start has a non-zero part below 10 ms (nanoseconds within its 10 ms)."""
+    m = ISO_FRACTION.search(start) if isinstance(start, str) else None
+    if not m:
+        return False
+    nanoseconds = int((m.group(1) or "")[:9].ljust(9, "0"))
+    return nanoseconds % TEN_MS_NS != 0
+
+
 def tally_shipper(path, gen, pids, tag):
     t = Tally(pids, tag)
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -111,7 +133,8 @@ def tally_shipper(path, gen, pids, tag):
             if "start" in types:
                 t.on_fork(pid)
             if "change" in types:
-                t.on_exec(pid, proc.get("args") == t.expected_args(pid) and proc.get("executable") == "/usr/bin/true")
+                t.on_exec(pid, proc.get("args") == t.expected_args(pid) and proc.get("executable") == "/usr/bin/true",
+                          finer_than_10ms(proc.get("start")))
             if "end" in types:
                 t.on_exit(pid)
     return t
@@ -146,6 +169,7 @@ def merge(runs):
     lost = [r["lost"] for r in runs]
     hits = [r["hits"] for r in runs]
     cpus = [r["cpu"] for r in runs]
+    execs = total("exec")
     return {
         "case": first["case"],
         "rate": str(int(median([int(r["rate"]) for r in runs if r["rate"] != "?"] or [0]))),
@@ -153,6 +177,8 @@ def merge(runs):
         "fork": total("fork"), "exec": total("exec"), "exit": total("exit"), "n": n,
         "lost": "n/a" if "n/a" in lost else sum(lost),
         "full": 100.0 * total("full_count") / n if n else 0.0,
+        "fine_start": "n/a" if first["fine_count"] is None
+        else "%.1f%%" % (100.0 * total("fine_count") / execs) if execs else "-",
         "cpu": median(cpus), "cpu_range": "%.3f-%.3f" % (min(cpus), max(cpus)),
         "rss": max(r["rss"] for r in runs),
         "hits": hits[0] if len(set(hits)) == 1 else " ".join(hits),
@@ -171,7 +197,7 @@ def main(work):
             out = os.path.join(work, name + ".out")
             text = open(out, encoding="utf-8", errors="replace").read() if kind == "bench" else ""
             err = open(os.path.join(work, name + ".err"), encoding="utf-8", errors="replace").read()
-            hit_ratio = "n/a"
+            hit_ratio, fine_count = "n/a", None
             if kind == "bench":
                 t = tally_bench(os.path.join(work, name + ".events"), gen, pids, tag)
                 lost = metric(text, "process.lost")
@@ -182,7 +208,8 @@ def main(work):
                 t = tally_shipper(out, gen, pids, tag)
                 lost = metric(err, "process.lost")
                 hits, misses = metric(err, "process.hash.hits") or 0, metric(err, "process.hash.misses") or 0
-                hit_ratio = "%.2f%%" % (100.0 * hits / (hits + misses)) if hits + misses else "off" 
+                hit_ratio = "%.2f%%" % (100.0 * hits / (hits + misses)) if hits + misses else "off"
+                fine_count = len(t.fine_start)
             storm = open(os.path.join(work, name + ".storm")).read()
             rate = re.search(r"\((\d+)/s\)", storm)
             runs.setdefault(case, []).append({
@@ -193,27 +220,30 @@ def main(work):
                 "fork": len(t.fork), "exec": len(t.exec), "exit": len(t.exit), "n": n,
                 "lost": "n/a" if lost is None else lost,
                 "full_count": len(t.full),
+                "fine_count": fine_count,
                 "cpu": n_ticks / CLK_TCK / n * 1000 if n else 0.0,
                 "rss": int(hwm_kb) / 1024,
                 "hits": hit_ratio,
             })
 
     rows = [merge(r) for r in runs.values()]
-    header = "%-18s %8s %18s %22s %6s %10s %12s %13s %12s %10s" % (
-        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "CPU s/1000", "(range)", "peak RSS",
-        "hash hits")
+    header = "%-18s %8s %18s %22s %6s %10s %11s %12s %13s %12s %10s" % (
+        "case", "spawn/s", "events cap/exp", "fork/exec/exit", "lost", "full exec", "start<10ms", "CPU s/1000", "(range)",
+        "peak RSS", "hash hits")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print("%-18s %8s %18s %22s %6s %9.1f%% %12.3f %13s %8.1f MiB %10s" % (
+        print("%-18s %8s %18s %22s %6s %9.1f%% %11s %12.3f %13s %8.1f MiB %10s" % (
             r["case"], r["rate"], "%d/%d" % (r["captured"], r["expected"]),
-            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["cpu"], r["cpu_range"], r["rss"],
-            r["hits"]))
+            "%d/%d/%d" % (r["fork"], r["exec"], r["exit"]), r["lost"], r["full"], r["fine_start"], r["cpu"],
+            r["cpu_range"], r["rss"], r["hits"]))
     print()
     print("CPU s/1000: listener CPU seconds (user + system) per 1,000 processes, median over the rounds (range in")
     print("brackets); events and full exec are summed over all rounds; peak RSS is the largest of the rounds.")
     print("full exec: exec events whose command line is exactly '/bin/true storm-<tag>-<i>' and (netlink-bench,")
     print("shipper) executable /usr/bin/true; forkstat does not report the executable, so only its command line counts.")
+    print("start<10ms (shipper): share of the exec documents counted whose process.start has a non-zero part below")
+    print("10 ms; start times from /proc/<pid>/stat (procfs, netlink) are whole clock ticks, so 0 %; eBPF gives ns.")
 
 
 if __name__ == "__main__":
