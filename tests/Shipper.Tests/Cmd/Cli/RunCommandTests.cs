@@ -149,8 +149,8 @@ public class RunCommandTests
     [KernelFact]
     public async Task AutoFallsBackToProcfsWhenTheProcConnectorIsRefused()
     {
-        // The kernel ignores proc connector subscriptions from outside the initial user namespace (a container):
-        // backend auto must say so, poll /proc instead, and still report processes.
+        // The kernel refuses BPF and ignores proc connector subscriptions from outside the initial user namespace (a
+        // container): backend auto must say so for both, poll /proc instead, and still report processes.
         using var config = new TempConfig("""
             shipper.modules:
               - module: system
@@ -193,7 +193,64 @@ public class RunCommandTests
             await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
             var log = await stderr;
             Assert.Equal(0, shipper.ExitCode);
-            Assert.Contains("backend auto chose procfs polling every 200 ms because netlink is not usable", log);
+            Assert.Contains("backend auto chose procfs polling every 200 ms because ebpf is not usable (the process runs in a user namespace", log);
+            Assert.Contains(") and netlink is not usable (", log);
+        }
+        finally
+        {
+            if (!shipper.HasExited)
+            {
+                shipper.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [KernelFact]
+    public async Task AutoFallsBackToNetlinkWhenBpfIsRefusedAndSaysWhy()
+    {
+        // Root without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (dropped from every set): the kernel would refuse the
+        // program, the proc connector still answers (CAP_NET_ADMIN). The real binary, as a user would run it.
+        using var config = new TempConfig("""
+            shipper.modules:
+              - module: system
+                datasets: [process]
+            output.console:
+              enabled: true
+            """);
+        var data = Path.Combine(config.Directory, "data");
+        var start = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[]
+                 {
+                     "--inh-caps=-bpf,-perfmon,-sys_admin", "--ambient-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--",
+                     ShipperBinary, "run", "-e", "-c", config.Path, "--path.data", data, "--disable-watchdog",
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var shipper = Process.Start(start)!;
+        try
+        {
+            var stderr = shipper.StandardError.ReadToEndAsync();
+            var first = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.NotNull(first);
+            using var marker = Process.Start("/bin/true", "after-fallback")!;
+            var seen = false;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!seen && DateTime.UtcNow < deadline)
+            {
+                var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+                Assert.NotNull(line);
+                using var doc = JsonDocument.Parse(line);
+                seen = doc.RootElement.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id;
+            }
+
+            TestEnvironment.Signal(shipper.Id, 15);
+            await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            var log = await stderr;
+            Assert.True(seen, "netlink did not report a process started after the fallback\n" + log);
+            Assert.Equal(0, shipper.ExitCode);
+            Assert.Contains("backend auto chose netlink (real time, /proc read after each event) because ebpf is not usable: the process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)", log);
         }
         finally
         {

@@ -28,10 +28,12 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
     public void Dispose() => _config.Dispose();
 
     /// <param name="heartbeatTimeout">Short, so that a test takes seconds; start-up has watchdog.delay (10s) for its first heartbeat.</param>
-    private ShipperProcess Start(string heartbeatTimeout = "2s")
+    /// <param name="backend">process.backend: netlink where a test is about the proc connector's sequence numbers.</param>
+    private ShipperProcess Start(string heartbeatTimeout = "2s", string backend = "auto")
     {
+        var processes = TempConfig.ProcessesToConsole.Replace("datasets: [process]", $"datasets: [process]\n    process.backend: {backend}", StringComparison.Ordinal);
         File.WriteAllText(_config.Path, $"""
-            {TempConfig.ProcessesToConsole}
+            {processes}
             watchdog:
               interval: 200ms
               delay: 10s
@@ -95,8 +97,9 @@ public sealed partial class WorkerHeartbeatEndToEndTests : IDisposable
     [KernelFact]
     public void EventsTheStoppedWorkerNeverReadAreCountedLostByItsReplacement()
     {
-        // Long enough that every process below starts while the worker is stopped, even on a loaded host.
-        using var shipper = Start(heartbeatTimeout: "10s");
+        // Long enough that every process below starts while the worker is stopped, even on a loaded host. Netlink:
+        // the proc connector numbers its messages per CPU, which is how the replacement counts what nobody read.
+        using var shipper = Start(heartbeatTimeout: "10s", backend: "netlink");
         var first = shipper.WaitForWorker(0, Patience);
         shipper.Log.WaitFor("process: netlink proc connector open", Patience);
 

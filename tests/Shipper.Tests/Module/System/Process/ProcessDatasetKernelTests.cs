@@ -226,12 +226,104 @@ public sealed class ProcessDatasetKernelTests
     }
 
     [KernelFact]
-    public async Task AutoChoosesNetlinkWhenPermittedAndSaysWhy()
+    public async Task AutoChoosesEbpfWhenItLoadsAndSaysWhy()
     {
         var log = new CollectingLog();
         await using var run = await DatasetRun.StartAsync("auto", log: log);
+        Assert.Equal("ebpf", run.Metric("process.backend"));
+        Assert.Contains(log.Lines, l => l.Contains("backend auto chose ebpf: the BPF program loaded and attached", StringComparison.Ordinal));
+    }
+
+    [KernelFact]
+    public async Task AutoFallsBackToNetlinkWhenBpfIsRefusedAndSaysWhy()
+    {
+        // A program the verifier refuses stands in for any refusal; the log names the backend and the verifier's reason.
+        var refused = Ebpf.EbpfProgramTests.BuildBpfObject("refused-auto", """
+            #include "vmlinux.h"
+            #include <bpf/bpf_helpers.h>
+            #include <bpf/bpf_tracing.h>
+            char LICENSE[] SEC("license") = "GPL";
+            const volatile __u32 max_args_bytes = 16384;
+            struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
+            struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } lost SEC(".maps");
+            struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 64); } scratch SEC(".maps");
+            struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
+            SEC("tp_btf/sched_process_exec")
+            int BPF_PROG(refused, struct task_struct *task)
+            {
+                __u32 zero = 0;
+                __u64 *n = bpf_map_lookup_elem(&seen, &zero); /* a hash map: may be NULL */
+                *n += 1;
+                return 0;
+            }
+            """);
+        var log = new CollectingLog();
+        await using var run = await DatasetRun.StartAsync("auto", log: log, ebpfObject: refused);
         Assert.Equal("netlink", run.Metric("process.backend"));
-        Assert.Contains(log.Lines, l => l.Contains("backend auto chose netlink", StringComparison.Ordinal));
+        var line = Assert.Single(log.Lines, l => l.Contains("backend auto chose netlink", StringComparison.Ordinal));
+        Assert.Contains("because ebpf is not usable: the kernel refused the eBPF program", line);
+        Assert.Contains("map_value_or_null", line);
+    }
+
+    [KernelFact]
+    public async Task EbpfDocumentsHaveNanosecondStartsAndTheKernelTracingEntityId()
+    {
+        await using var run = await DatasetRun.StartAsync("ebpf");
+        Assert.Equal("ebpf", run.Metric("process.backend"));
+        var cwd = Directory.CreateTempSubdirectory("shipper-cwd-").FullName;
+        try
+        {
+            var marker = Marker();
+            var pid = RunToEnd("/bin/true", cwd, marker);
+            var document = await run.WaitFor(d => Pid(d) == pid && Action(d) == "process_ran");
+            var p = document.GetProperty("process");
+            Assert.Equal(new[] { "/bin/true", marker }, Strings(p.GetProperty("args")));
+            Assert.Equal("/usr/bin/true", p.GetProperty("executable").GetString());
+            Assert.Equal(cwd, p.GetProperty("working_directory").GetString());
+            Assert.Matches("^[0-9a-f]{40}$", p.GetProperty("hash").GetProperty("sha1").GetString());
+            Assert.Equal(0, p.GetProperty("exit_code").GetInt32());
+
+            // process.start is btime (whole seconds, as quark reads it) + the task's start_boottime, to the ns.
+            var start = p.GetProperty("start").GetString()!;
+            Assert.Matches(@"\.\d{9}Z$", start);
+            var startNs = StartUnixNanoseconds(start);
+            Assert.NotEqual(0, startNs % 10_000_000);
+            Assert.Equal(new EntityId("shipper-test-host").Compute(pid, startNs), EntityId(document));
+        }
+        finally
+        {
+            Directory.Delete(cwd, recursive: true);
+        }
+    }
+
+    [KernelFact]
+    public async Task EbpfRingBufferLossIsCountedAndTheTableIsResynchronised()
+    {
+        Shipper.Module.System.Process.Ebpf.EbpfProcEventSource? ebpf = null;
+        await using var run = await DatasetRun.StartAsync("ebpf", ringBuffer: "4 KiB", sourceStarted: s => ebpf = (Shipper.Module.System.Process.Ebpf.EbpfProcEventSource)s);
+        ebpf!.PauseReading();
+        using var sleeper = Spawn("/bin/sleep", "/", "30");
+        for (var i = 0; i < 300; i++)
+        {
+            RunToEnd("/bin/true", "/");
+        }
+
+        ebpf.ResumeReading();
+        await run.WaitForMetric(r => r.Count("process.lost") > 0 && r.Count("process.resyncs") > 0);
+        Assert.Equal(run.Count("process.ebpf.ring_lost"), run.Count("process.lost"));
+
+        // The sleeper is known all the same (from the resync if its events were lost), and its end is reported.
+        await run.WaitFor(d => Pid(d) == sleeper.Id && (Action(d) == "process_started" || Action(d) == "existing_process"));
+        sleeper.Kill();
+        await sleeper.WaitForExitAsync();
+        var stopped = await run.WaitFor(d => Pid(d) == sleeper.Id && Action(d) == "process_stopped");
+        Assert.Equal(9, stopped.GetProperty("process").GetProperty("exit_signal").GetInt32());
+    }
+
+    private static long StartUnixNanoseconds(string iso)
+    {
+        var seconds = DateTimeOffset.Parse(iso[..19] + "Z", global::System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeSeconds();
+        return (seconds * 1_000_000_000) + long.Parse(iso[20..29], global::System.Globalization.CultureInfo.InvariantCulture);
     }
 
     internal sealed class CollectingLog : LogSink
@@ -340,6 +432,8 @@ public sealed class ProcessDatasetKernelTests
             Action<IProcessEventSource>? sourceStarted = null,
             LogSink? log = null,
             string? maxArgsBytes = null,
+            byte[]? ebpfObject = null,
+            string? ringBuffer = null,
             Shipper.Module.Containers.IContainerMetadataSource? containerMetadata = null)
         {
             var run = new DatasetRun();
@@ -350,6 +444,13 @@ public sealed class ProcessDatasetKernelTests
             if (maxArgsBytes is not null)
             {
                 process.Set("max_args_bytes", new ConfigScalar("system.process.max_args_bytes", SourceLocation.None, maxArgsBytes, false));
+            }
+
+            if (ringBuffer is not null)
+            {
+                var ebpf = new ConfigMap("system.process.ebpf", SourceLocation.None);
+                ebpf.Set("ring_buffer_size", new ConfigScalar("system.process.ebpf.ring_buffer_size", SourceLocation.None, ringBuffer, false));
+                process.Set("ebpf", ebpf);
             }
 
             var procfs = new ConfigMap("system.process.procfs", SourceLocation.None);
@@ -375,6 +476,7 @@ public sealed class ProcessDatasetKernelTests
             {
                 Hashes = ExecutableHashSource.Create(context),
                 SourceStarted = sourceStarted,
+                EbpfObjectOverride = ebpfObject,
             };
             run.Dataset = dataset;
             run._run = Task.Run(() => dataset.RunAsync(run, run._stop.Token));

@@ -20,6 +20,8 @@ public class ProcessSettingsTests
         Assert.True(settings.NetlinkRealtime);
         Assert.Equal(TimeSpan.FromSeconds(1), settings.ProcfsPeriod);
         Assert.Equal(128 * 1024, settings.MaxArgsBytes);
+        Assert.Equal(16 * 1024, settings.EbpfMaxArgsBytes);
+        Assert.Equal(8L * 1024 * 1024, settings.EbpfRingBufferBytes);
         tracker.EnsureAllConsumed(root);
     }
 
@@ -37,7 +39,9 @@ public class ProcessSettingsTests
             ("process.netlink.kernel_filter", "false"),
             ("process.netlink.fork_sample", "full"),
             ("process.procfs.period", "500ms"),
-            ("process.max_args_bytes", "1 MiB"));
+            ("process.max_args_bytes", "1 MiB"),
+            ("process.ebpf.max_args_bytes", "64 KiB"),
+            ("process.ebpf.ring_buffer_size", "32 MiB"));
         var settings = ProcessSettings.Parse(section);
         Assert.Null(settings.Period);
         Assert.Equal(TimeSpan.FromMinutes(30), settings.StatePeriod);
@@ -51,6 +55,8 @@ public class ProcessSettingsTests
         Assert.True(settings.NetlinkFullForkSample);
         Assert.Equal(TimeSpan.FromMilliseconds(500), settings.ProcfsPeriod);
         Assert.Equal(1024 * 1024, settings.MaxArgsBytes);
+        Assert.Equal(64 * 1024, settings.EbpfMaxArgsBytes);
+        Assert.Equal(32L * 1024 * 1024, settings.EbpfRingBufferBytes);
         tracker.EnsureAllConsumed(root);
     }
 
@@ -68,6 +74,7 @@ public class ProcessSettingsTests
     [Theory]
     [InlineData("netlink", "has no effect with process.backend netlink")]
     [InlineData("kernel_tracing", "has no effect with process.backend kernel_tracing")]
+    [InlineData("ebpf", "has no effect with process.backend ebpf")]
     [InlineData("auto", "only if process.backend auto falls back to procfs")]
     public void PeriodWithAPushedBackendIsAWarningNamingWhere(string backend, string warning)
     {
@@ -88,7 +95,8 @@ public class ProcessSettingsTests
     }
 
     [Theory]
-    [InlineData("kernel_tracing", ProcessBackend.Netlink)]
+    [InlineData("kernel_tracing", ProcessBackend.KernelTracing)]
+    [InlineData("ebpf", ProcessBackend.Ebpf)]
     [InlineData("netlink", ProcessBackend.Netlink)]
     [InlineData("procfs", ProcessBackend.Procfs)]
     [InlineData("AUTO", ProcessBackend.Auto)]
@@ -96,7 +104,11 @@ public class ProcessSettingsTests
         Assert.Equal(expected, ProcessSettings.Parse(Section(("process.backend", value)).Section).Backend);
 
     [Theory]
-    [InlineData("process.backend", "ebpf", "'ebpf' is not one of: auto, netlink, procfs, kernel_tracing")]
+    [InlineData("process.backend", "bpf", "'bpf' is not one of: auto, ebpf, kernel_tracing, netlink, procfs")]
+    [InlineData("process.ebpf.max_args_bytes", "1kb", "1kb is out of range")]
+    [InlineData("process.ebpf.max_args_bytes", "2mb", "2mb is out of range")]
+    [InlineData("process.ebpf.ring_buffer_size", "3 MiB", "must be a power of two (the kernel's ring buffer is), e.g. 8MiB; 3145728 bytes is not")]
+    [InlineData("process.ebpf.ring_buffer_size", "2kb", "2kb is out of range")]
     [InlineData("process.max_tracked", "10", "10 is out of range: must be between 64 and 4194304")]
     [InlineData("process.hold_time", "1m", "1m is out of range")]
     [InlineData("process.netlink.receive_buffer", "1kb", "1kb is out of range")]
