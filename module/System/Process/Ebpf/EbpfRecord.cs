@@ -12,7 +12,7 @@ namespace Shipper.Module.System.Process.Ebpf;
 /// </summary>
 internal static class EbpfRecord
 {
-    public const int HeaderSize = 216;
+    public const int HeaderSize = 224;
 
     /// <summary>Room the program keeps for the two paths (4 KiB each, as PATH_MAX).</summary>
     public const int PathsSize = 8192;
@@ -61,9 +61,9 @@ internal static class EbpfRecord
                 sample = Task(record, clockTicksPerSecond);
                 return true;
             case KindExec:
-                var exeLength = (int)U32(record, 200);
-                var cwdLength = (int)U32(record, 204);
-                var argsLength = (int)U32(record, 208);
+                var exeLength = U32(record, 200);
+                var cwdLength = U32(record, 204);
+                var argsLength = U32(record, 208);
                 if ((long)exeLength + cwdLength + argsLength > record.Length - HeaderSize)
                 {
                     return false;
@@ -71,7 +71,7 @@ internal static class EbpfRecord
 
                 e = new ProcConnectorEvent(ProcEventType.Exec, 0, timestamp, tgid, tgid, 0, 0, 0, 0);
                 sample = Task(record, clockTicksPerSecond);
-                Image(record, sample, exeLength, cwdLength, argsLength);
+                Image(record, sample, (int)exeLength, (int)cwdLength, (int)argsLength);
                 return true;
             case KindExit:
                 // The process's exit, reported by its last thread: the process is the thread group.
@@ -143,6 +143,10 @@ internal static class EbpfRecord
             var args = data.Slice(exeLength + cwdLength, argsLength);
             sample.Args = (flags & ArgsTruncated) != 0 ? CmdlineDecoder.DecodeTruncated(args) : CmdlineDecoder.Decode(args);
             sample.ArgsTruncated = (flags & ArgsTruncated) != 0;
+            if (sample.ArgsTruncated && U32(record, 216) is var argc and > 0 and <= int.MaxValue)
+            {
+                sample.ArgsTrueCount = (int)argc;
+            }
         }
         else
         {

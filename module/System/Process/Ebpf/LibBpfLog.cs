@@ -1,4 +1,3 @@
-using global::System.Runtime.CompilerServices;
 using global::System.Runtime.InteropServices;
 using global::System.Text;
 

@@ -71,6 +71,8 @@ struct record {
 	__u32 cwd_len;
 	__u32 args_len;
 	__u32 args_size;
+	__u32 argc;
+	__u32 reserved;
 	// Then exe_len bytes of executable path, cwd_len of working directory, args_len of NUL-separated arguments.
 	char data[];
 };
@@ -79,7 +81,8 @@ _Static_assert(__builtin_offsetof(struct record, pid) == 56, "record layout");
 _Static_assert(__builtin_offsetof(struct record, comm) == 124, "record layout");
 _Static_assert(__builtin_offsetof(struct record, exe_ino) == 144, "record layout");
 _Static_assert(__builtin_offsetof(struct record, exe_len) == 200, "record layout");
-_Static_assert(sizeof(struct record) == 216, "record layout");
+_Static_assert(__builtin_offsetof(struct record, argc) == 216, "record layout");
+_Static_assert(sizeof(struct record) == 224, "record layout");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -205,6 +208,8 @@ static __always_inline void fill_task(struct record *r, struct task_struct *task
 	r->cwd_len = 0;
 	r->args_len = 0;
 	r->args_size = 0;
+	r->argc = 0;
+	r->reserved = 0;
 }
 
 static __always_inline void send(struct record *r, __u64 size, __u64 wakeup)
@@ -416,6 +421,10 @@ int BPF_PROG(shipper_exec, struct task_struct *task, pid_t old_pid, struct linux
 			r->flags |= FLAG_ARGS_TRUNCATED;
 		}
 		r->args_size = size;
+		// The new stack starts with argc (what /proc's stat field 28 points to): the true count of a cut command line.
+		__u64 argc = 0;
+		if (bpf_probe_read_user(&argc, sizeof(argc), (void *)BPF_CORE_READ(mm, start_stack)) == 0)
+			r->argc = argc > 0xffffffffULL ? 0xffffffffu : (__u32)argc;
 		if (len > 0 && bpf_probe_read_user(&r->data[pos & (PATHS_SIZE - 1)], len, (void *)start) != 0) {
 			r->flags |= FLAG_ARGS_UNREADABLE;
 			len = 0;

@@ -83,6 +83,7 @@ public class EbpfProcEventSourceTests
         var exec = SingleExec(source, child.Pid);
         var sample = exec.Sample!;
         Assert.True(sample.ArgsTruncated);
+        Assert.Equal(6, sample.ArgsTrueCount);
         Assert.Equal(new[] { "/bin/sh", "-c", "exit 0", "sh", new string('a', 3000) }, sample.Args![..5]);
         Assert.Equal(4096, sample.Args.Sum(a => a.Length + 1) - 1 + (sample.Args.Length == 6 ? 0 : 1));
         Assert.True(source.Metrics.ArgsTruncated.Value >= 1);
