@@ -123,9 +123,14 @@ public sealed unsafe class EbpfProcEventSource : IProcessEventSource
         _disposed = true;
         _stopping = true;
         _resume.Set();
-        if (_thread is not null && _thread != Thread.CurrentThread)
+        if (_thread is not null && _thread != Thread.CurrentThread && !_thread.Join(_options.PollInterval * 20))
         {
-            _thread.Join(_options.PollInterval * 20);
+            // Still inside libbpf's poll or our callback: freeing the ring under it would crash the process, so the
+            // program stays loaded (and is unloaded with the process) rather than freed here.
+            _logger.Warn("process: the eBPF reader did not stop within a second; its program stays loaded until the process exits");
+            _cancellation.Dispose();
+            _queue.Complete();
+            return;
         }
 
         _cancellation.Dispose();

@@ -107,17 +107,13 @@ public sealed class ProcessFacts
     {
         if (sample.HasStat)
         {
-            // The start time never changes for one process; keep the first one read.
+            // The start time never changes for one process; keep the first one read. Also its precision: a process
+            // first known from /proc keeps its 10 ms start (and so its entity_id) when the kernel later gives ns.
             if (!StatKnown)
             {
                 StartTimeTicks = sample.StartTimeTicks;
                 StartBootNanoseconds = sample.StartBootNanoseconds;
                 StartFromForkEvent = false;
-            }
-            else if (StartBootNanoseconds == 0 && sample.StartBootNanoseconds != 0 && sample.StartTimeTicks == StartTimeTicks)
-            {
-                // Known to the tick from /proc, now to the nanosecond from the kernel.
-                StartBootNanoseconds = sample.StartBootNanoseconds;
             }
 
             // A task being reaped still has a stat, but ids that no longer resolve read as 0 (seen in the

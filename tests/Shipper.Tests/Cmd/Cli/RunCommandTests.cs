@@ -159,14 +159,7 @@ public class RunCommandTests
             output.console:
               enabled: true
             """);
-        var data = Path.Combine(config.Directory, "data");
-        var start = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--user", "--map-root-user", ShipperBinary, "run", "-e", "-c", config.Path, "--path.data", data, "--disable-watchdog" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var shipper = Process.Start(start)!;
+        using var shipper = StartUnder(config, "unshare", "--user", "--map-root-user");
         try
         {
             var stderr = shipper.StandardError.ReadToEndAsync();
@@ -175,17 +168,8 @@ public class RunCommandTests
             var first = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
             Assert.NotNull(first);
             using var marker = Process.Start("/bin/sleep", "30")!;
-            var started = false;
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!started && DateTime.UtcNow < deadline)
-            {
-                var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
-                Assert.NotNull(line);
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                started = root.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id
-                          && root.GetProperty("event").GetProperty("action").GetString() == "process_started";
-            }
+            var started = await ReadUntil(shipper, root => root.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id
+                                                           && root.GetProperty("event").GetProperty("action").GetString() == "process_started");
 
             marker.Kill();
             Assert.True(started, "the poller did not report the process started after it");
@@ -217,33 +201,14 @@ public class RunCommandTests
             output.console:
               enabled: true
             """);
-        var data = Path.Combine(config.Directory, "data");
-        var start = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-                 {
-                     "--inh-caps=-bpf,-perfmon,-sys_admin", "--ambient-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--",
-                     ShipperBinary, "run", "-e", "-c", config.Path, "--path.data", data, "--disable-watchdog",
-                 })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var shipper = Process.Start(start)!;
+        using var shipper = StartUnder(config, "setpriv", "--inh-caps=-bpf,-perfmon,-sys_admin", "--ambient-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--");
         try
         {
             var stderr = shipper.StandardError.ReadToEndAsync();
             var first = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
             Assert.NotNull(first);
             using var marker = Process.Start("/bin/true", "after-fallback")!;
-            var seen = false;
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!seen && DateTime.UtcNow < deadline)
-            {
-                var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
-                Assert.NotNull(line);
-                using var doc = JsonDocument.Parse(line);
-                seen = doc.RootElement.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id;
-            }
+            var seen = await ReadUntil(shipper, root => root.GetProperty("process").GetProperty("pid").GetInt32() == marker.Id);
 
             TestEnvironment.Signal(shipper.Id, 15);
             await shipper.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
@@ -259,5 +224,40 @@ public class RunCommandTests
                 shipper.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    /// <summary>The real binary on <paramref name="config"/> (console output, no watchdog) run by a wrapper that changes its privileges.</summary>
+    private static Process StartUnder(TempConfig config, string wrapper, params string[] wrapperArgs)
+    {
+        var start = new ProcessStartInfo(wrapper) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in wrapperArgs)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in new[] { ShipperBinary, "run", "-e", "-c", config.Path, "--path.data", Path.Combine(config.Directory, "data"), "--disable-watchdog" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Reads documents from the shipper's stdout until one matches (true) or 20 s pass (false).</summary>
+    private static async Task<bool> ReadUntil(Process shipper, Func<JsonElement, bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = await shipper.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.NotNull(line);
+            using var doc = JsonDocument.Parse(line);
+            if (match(doc.RootElement))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -238,25 +238,7 @@ public sealed class ProcessDatasetKernelTests
     public async Task AutoFallsBackToNetlinkWhenBpfIsRefusedAndSaysWhy()
     {
         // A program the verifier refuses stands in for any refusal; the log names the backend and the verifier's reason.
-        var refused = Ebpf.EbpfProgramTests.BuildBpfObject("refused-auto", """
-            #include "vmlinux.h"
-            #include <bpf/bpf_helpers.h>
-            #include <bpf/bpf_tracing.h>
-            char LICENSE[] SEC("license") = "GPL";
-            const volatile __u32 max_args_bytes = 16384;
-            struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } lost SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 64); } scratch SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
-            SEC("tp_btf/sched_process_exec")
-            int BPF_PROG(refused, struct task_struct *task)
-            {
-                __u32 zero = 0;
-                __u64 *n = bpf_map_lookup_elem(&seen, &zero); /* a hash map: may be NULL */
-                *n += 1;
-                return 0;
-            }
-            """);
+        var refused = Ebpf.EbpfProgramTests.RefusedByTheVerifier();
         var log = new CollectingLog();
         await using var run = await DatasetRun.StartAsync("auto", log: log, ebpfObject: refused);
         Assert.Equal("netlink", run.Metric("process.backend"));

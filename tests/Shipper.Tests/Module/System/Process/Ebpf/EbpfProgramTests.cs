@@ -32,26 +32,7 @@ public class EbpfProgramTests
     [KernelFact]
     public void AProgramTheVerifierRefusesFailsWithTheVerifiersLog()
     {
-        // The real maps and a program that uses a map value without checking it for NULL, as the verifier forbids.
-        var broken = BuildBpfObject("refused", """
-            #include "vmlinux.h"
-            #include <bpf/bpf_helpers.h>
-            #include <bpf/bpf_tracing.h>
-            char LICENSE[] SEC("license") = "GPL";
-            const volatile __u32 max_args_bytes = 16384;
-            struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } lost SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 64); } scratch SEC(".maps");
-            struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
-            SEC("tp_btf/sched_process_exec")
-            int BPF_PROG(refused, struct task_struct *task)
-            {
-                __u32 zero = 0;
-                __u64 *n = bpf_map_lookup_elem(&seen, &zero); /* a hash map: may be NULL */
-                *n += max_args_bytes; /* no NULL check */
-                return 0;
-            }
-            """);
+        var broken = RefusedByTheVerifier();
         var source = new EbpfProcEventSource(new EbpfSourceOptions { ObjectOverride = broken }, new MetricsRegistry(), Logger.Null);
         var ex = Assert.Throws<EbpfException>(() => source.Start(CancellationToken.None));
         source.Dispose();
@@ -79,6 +60,30 @@ public class EbpfProgramTests
         Assert.Null(EbpfSupport.UserNamespace(initial));
         Assert.Contains("runs in a user namespace (uid_map: 0 1000 1)", EbpfSupport.UserNamespace(nested));
     }
+
+    /// <summary>
+    /// An object with the maps the loader sizes and one program that uses a hash map's value without checking it for
+    /// NULL, which the verifier refuses ("map_value_or_null").
+    /// </summary>
+    internal static byte[] RefusedByTheVerifier() => BuildBpfObject("refused", """
+        #include "vmlinux.h"
+        #include <bpf/bpf_helpers.h>
+        #include <bpf/bpf_tracing.h>
+        char LICENSE[] SEC("license") = "GPL";
+        const volatile __u32 max_args_bytes = 16384;
+        struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } lost SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __uint(value_size, 64); } scratch SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
+        SEC("tp_btf/sched_process_exec")
+        int BPF_PROG(refused, struct task_struct *task)
+        {
+            __u32 zero = 0;
+            __u64 *n = bpf_map_lookup_elem(&seen, &zero);
+            *n += max_args_bytes; /* no NULL check */
+            return 0;
+        }
+        """);
 
     /// <summary>Compiles a BPF C source with the build's vmlinux.h, as the build compiles process.bpf.c.</summary>
     internal static byte[] BuildBpfObject(string name, string text)
