@@ -67,6 +67,15 @@ public sealed class ProcessSettings
     {
         var backendName = moduleEntry.Choice("process.backend", "auto", "auto", "ebpf", "kernel_tracing", "netlink", "procfs");
         var (period, procfsPeriod, warnings) = ParsePeriods(moduleEntry, backendName);
+        var ebpfMaxArgsBytes = (int)moduleEntry.Size("process.ebpf.max_args_bytes", Ebpf.EbpfSourceOptions.DefaultMaxArgsBytes, min: Ebpf.EbpfSourceOptions.MinMaxArgsBytes, max: Ebpf.EbpfSourceOptions.MaxMaxArgsBytes);
+        var ebpfRingBufferBytes = ParseRingBuffer(moduleEntry);
+        var largestRecord = Ebpf.EbpfRecord.HeaderSize + Ebpf.EbpfRecord.PathsSize + ebpfMaxArgsBytes;
+        if (ebpfRingBufferBytes < 4L * largestRecord && moduleEntry.Has("process.ebpf.ring_buffer_size"))
+        {
+            warnings.Add($"{moduleEntry.Path}.process.ebpf.ring_buffer_size ({moduleEntry.Find("process.ebpf.ring_buffer_size")!.Location}) holds fewer than four of the largest exec records " +
+                         $"({largestRecord} bytes with process.ebpf.max_args_bytes {ebpfMaxArgsBytes}): bursts of execs with long command lines will be lost (counted in process.lost)");
+        }
+
         return new ProcessSettings
         {
             Period = period,
@@ -88,8 +97,8 @@ public sealed class ProcessSettings
             NetlinkKernelFilter = moduleEntry.Bool("process.netlink.kernel_filter", true),
             NetlinkFullForkSample = moduleEntry.Choice("process.netlink.fork_sample", "stat", "stat", "full") == "full",
             MaxArgsBytes = (int)moduleEntry.Size("process.max_args_bytes", Procfs.ProcReader.DefaultMaxArgsBytes, min: 1024, max: 16 * 1024 * 1024),
-            EbpfMaxArgsBytes = (int)moduleEntry.Size("process.ebpf.max_args_bytes", Ebpf.EbpfSourceOptions.DefaultMaxArgsBytes, min: Ebpf.EbpfSourceOptions.MinMaxArgsBytes, max: Ebpf.EbpfSourceOptions.MaxMaxArgsBytes),
-            EbpfRingBufferBytes = ParseRingBuffer(moduleEntry),
+            EbpfMaxArgsBytes = ebpfMaxArgsBytes,
+            EbpfRingBufferBytes = ebpfRingBufferBytes,
             ProcfsPeriod = procfsPeriod,
         };
     }

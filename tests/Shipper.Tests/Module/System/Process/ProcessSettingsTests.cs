@@ -87,6 +87,15 @@ public class ProcessSettingsTests
     }
 
     [Fact]
+    public void ARingBufferTooSmallForTheLargestExecRecordsIsAWarning()
+    {
+        var settings = ProcessSettings.Parse(Section(("process.ebpf.ring_buffer_size", "64 KiB"), ("process.ebpf.max_args_bytes", "64 KiB")).Section);
+        var line = Assert.Single(settings.Warnings);
+        Assert.Contains("system.process.ebpf.ring_buffer_size (modules.yml:7:3) holds fewer than four of the largest exec records", line);
+        Assert.Empty(ProcessSettings.Parse(Section(("process.ebpf.ring_buffer_size", "1 MiB")).Section).Warnings);
+    }
+
+    [Fact]
     public void PeriodAndProcfsPeriodTogetherAreAnError()
     {
         var ex = Assert.Throws<ConfigException>(() => ProcessSettings.Parse(Section(("period", "10s"), ("process.procfs.period", "2s")).Section));
