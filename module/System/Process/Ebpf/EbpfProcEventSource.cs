@@ -27,9 +27,7 @@ public sealed unsafe class EbpfProcEventSource : IProcessEventSource
     private readonly ProcReader _reader;
     private readonly long _clockTicksPerSecond;
     private readonly ManualResetEventSlim _started = new();
-    private readonly ManualResetEventSlim _paused = new();
-    private readonly ManualResetEventSlim _resume = new(true);
-    private volatile bool _pauseRequested;
+    private readonly ReaderPause _pause = new();
     private GCHandle _self;
     private EbpfProgram? _program;
     private LoopTurns? _turns;
@@ -122,7 +120,7 @@ public sealed unsafe class EbpfProcEventSource : IProcessEventSource
 
         _disposed = true;
         _stopping = true;
-        _resume.Set();
+        _pause.Release();
         if (_thread is not null && _thread != Thread.CurrentThread && !_thread.Join(_options.PollInterval * 20))
         {
             // Still inside libbpf's poll or our callback: freeing the ring under it would crash the process, so the
@@ -145,22 +143,9 @@ public sealed unsafe class EbpfProcEventSource : IProcessEventSource
     }
 
     /// <summary>Test hook: stop reading the ring buffer (so it fills and the kernel counts loss) until <see cref="ResumeReading"/>.</summary>
-    internal void PauseReading()
-    {
-        _resume.Reset();
-        _pauseRequested = true;
-        if (!_paused.Wait(_options.PollInterval * 20))
-        {
-            throw new TimeoutException("the eBPF reader did not pause");
-        }
-    }
+    internal void PauseReading() => _pause.Pause(_options.PollInterval * 20, "eBPF reader");
 
-    internal void ResumeReading()
-    {
-        _pauseRequested = false;
-        _paused.Reset();
-        _resume.Set();
-    }
+    internal void ResumeReading() => _pause.Resume();
 
     private void ReadLoop()
     {
@@ -171,10 +156,8 @@ public sealed unsafe class EbpfProcEventSource : IProcessEventSource
             while (!_stopping)
             {
                 _turns?.Turn();
-                if (_pauseRequested)
+                if (_pause.HoldIfRequested())
                 {
-                    _paused.Set();
-                    _resume.Wait();
                     continue;
                 }
 

@@ -65,8 +65,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private readonly uint[] _deferredSenders = new uint[DeferredSlots];
     private readonly byte[] _controlBuffer = new byte[64];
     private readonly ManualResetEventSlim _started = new();
-    private readonly ManualResetEventSlim _paused = new();
-    private readonly ManualResetEventSlim _resume = new(true);
+    private readonly ReaderPause _pause = new();
 
     private NetlinkSocket? _socket;
     private NetlinkSocket? _deferredSocket;
@@ -85,7 +84,6 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     private Thread? _thread;
     private CancellationTokenRegistration _cancellation;
     private volatile bool _stopping;
-    private volatile bool _pauseRequested;
     private bool _disposed;
 
     // Loss accounting: reader thread only (and the starting thread before the reader exists).
@@ -233,7 +231,7 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
 
         _disposed = true;
         _stopping = true;
-        _resume.Set();
+        _pause.Release();
         if (_thread is not null && _thread != Thread.CurrentThread)
         {
             _thread.Join(ReceiveTimeout * 10);
@@ -262,22 +260,9 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
     }
 
     /// <summary>Test hook: stop calling recv (so the kernel's queue overflows) until <see cref="ResumeReading"/>.</summary>
-    internal void PauseReading()
-    {
-        _resume.Reset();
-        _pauseRequested = true;
-        if (!_paused.Wait(ReceiveTimeout * 20))
-        {
-            throw new TimeoutException("the netlink reader did not pause");
-        }
-    }
+    internal void PauseReading() => _pause.Pause(ReceiveTimeout * 20, "netlink reader");
 
-    internal void ResumeReading()
-    {
-        _pauseRequested = false;
-        _paused.Reset();
-        _resume.Set();
-    }
+    internal void ResumeReading() => _pause.Resume();
 
     private void Subscribe()
     {
@@ -390,10 +375,8 @@ public sealed unsafe class NetlinkProcEventSource : IProcessEventSource
             while (!_stopping)
             {
                 _turns?.Turn();
-                if (_pauseRequested)
+                if (_pause.HoldIfRequested())
                 {
-                    _paused.Set();
-                    _resume.Wait();
                     continue;
                 }
 
