@@ -194,13 +194,7 @@ public class RunCommandTests
     {
         // Root without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (dropped from every set): the kernel would refuse the
         // program, the proc connector still answers (CAP_NET_ADMIN). The real binary, as a user would run it.
-        using var config = new TempConfig("""
-            shipper.modules:
-              - module: system
-                datasets: [process]
-            output.console:
-              enabled: true
-            """);
+        using var config = new TempConfig(TempConfig.ProcessesToConsole);
         using var shipper = StartUnder(config, "setpriv", "--inh-caps=-bpf,-perfmon,-sys_admin", "--ambient-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--");
         try
         {
